@@ -1,0 +1,39 @@
+"""pytest plugin (loaded with `-p config.testenv` before Django is set up).
+
+Uses the real PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set or when they answer at
+their default local addresses; falls back to SQLite and the in-memory layer otherwise. The
+choice is printed in the test report header.
+"""
+
+import os
+import socket
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/papertrade"
+if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+
+# Unit tests run Celery tasks eagerly and keep throttle counters per process; the end-to-end
+# tests start real workers with their own environment.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+os.environ.setdefault("CACHE_URL", "locmemcache://")
+os.environ.setdefault("CHANNEL_PREFIX", f"pt-test-{os.getpid()}")
+os.environ.setdefault("JOBS_RUNNER", "celery")
+os.environ.setdefault("DEBUG", "true")
+
+
+def pytest_report_header(config):
+    database = os.environ.get("DATABASE_URL", "")
+    redis = os.environ.get("REDIS_URL", "")
+    db_text = "postgresql" if database.startswith("postgres") else "sqlite"
+    layer_text = "redis (channels-redis)" if redis else "in-memory"
+    return [f"papertrade services: database={db_text}, channel layer={layer_text}"]
