@@ -20,3 +20,14 @@ class Job:
 
 
 JOBS: list[Job] = []
+
+JOBS.append(
+    Job(
+        name="ledger-reconcile",
+        interval=300,
+        service="ledger.services.ledger_reconcile_job",
+        task="ledger.tasks.reconcile_ledger",
+        queue="default",
+        expires=300,
+    )
+)

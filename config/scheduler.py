@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,13 +70,19 @@ class InProcessScheduler:
         next_slot = time.monotonic()
         while not self._stopping.is_set():
             await sync_to_async(_call_job, thread_sensitive=False)(job)
-            next_slot += job.interval
             now = time.monotonic()
-            if next_slot < now:
-                # Behind schedule: skip the missed slots instead of catching up in a burst.
-                next_slot = now + job.interval - ((now - next_slot) % job.interval)
+            next_slot = next_slot_after(next_slot, job.interval, now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=next_slot - now)
+
+
+def next_slot_after(slot: float, interval: float, now: float) -> float:
+    """The next start time after SLOT: one interval later, or, when a slow run has made us miss
+    slots, the first slot still in the future (missed ones are skipped, not run in a burst)."""
+    following = slot + interval
+    if following >= now:
+        return following
+    return following + math.ceil((now - following) / interval) * interval
 
 
 def _call_job(job: ScheduledJob) -> None:

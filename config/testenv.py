@@ -29,6 +29,8 @@ os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("CHANNEL_PREFIX", f"pt-test-{os.getpid()}")
 os.environ.setdefault("JOBS_RUNNER", "celery")
 os.environ.setdefault("DEBUG", "true")
+# Connections opened in sync_to_async threads must close, or the test database cannot be dropped.
+os.environ.setdefault("CONN_MAX_AGE", "0")
 
 
 def pytest_report_header(config):
