@@ -5,6 +5,7 @@ NAVIGATION = [
     ("Markets", "market:list"),
     ("Trade", "trading:trade_default"),
     ("Portfolio", "trading:portfolio"),
+    ("Orders", "trading:orders"),
     ("Tournaments", "tournaments:list"),
 ]
 

@@ -197,7 +197,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.DecimalJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.api.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -279,4 +279,23 @@ DEMO_OPERATOR_EMAIL = "operator@papertrade.local"
 DEMO_OPERATOR_PASSWORD = env("DEMO_OPERATOR_PASSWORD", default="operator-desk-2026")
 OPERATORS_GROUP = "Tournament operators"
 # `manage.py seed` runs these in order; each is idempotent.
-SEEDERS = ["accounts.seed.seed_users"]
+SEEDERS = [
+    "accounts.seed.seed_users",
+    "market.seed.seed_market",
+    "tournaments.seed.seed_tournaments",
+]
+
+# Trading terms.
+TRADING_MAX_LEVERAGE = env.int("TRADING_MAX_LEVERAGE", default=100)
+TRADING_DEFAULT_BALANCE = env("TRADING_DEFAULT_BALANCE", default="100000.00")
+TRADING_DEFAULT_LEVERAGE = env("TRADING_DEFAULT_LEVERAGE", default="2")
+TRADING_MAX_INITIAL_BALANCE = env("TRADING_MAX_INITIAL_BALANCE", default="10000000.00")
+# Liquidation when equity falls below this share of the margin in use.
+TRADING_MAINTENANCE_MARGIN = env("TRADING_MAINTENANCE_MARGIN", default="0.5")
+# Daily funding of leveraged and short positions, as an annual rate on the borrowed notional.
+TRADING_FUNDING_RATE = env("TRADING_FUNDING_RATE", default="0.05")
+
+# Extra dashboard panels (config.views.dashboard_panels): dotted callables taking the request
+# and returning (template name, context) or None. E.g. the tournaments app may add
+# "tournaments.panels.my_running_tournaments" here for "running tournaments I am in".
+DASHBOARD_PANELS: list[str] = []

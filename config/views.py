@@ -1,9 +1,30 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.module_loading import import_string
+
+
+def dashboard_panels(request: HttpRequest) -> list[str]:
+    """HTML of the extra dashboard panels: each dotted callable in settings.DASHBOARD_PANELS
+    takes the request and returns (template name, context) or None (nothing to show). This is
+    how apps above trading (e.g. tournaments: "running tournaments I am in, with my rank")
+    reach the dashboard without trading importing them."""
+    panels = []
+    for dotted in getattr(settings, "DASHBOARD_PANELS", []):
+        result = import_string(dotted)(request)
+        if result is not None:
+            template, context = result
+            panels.append(render_to_string(template, context, request=request))
+    return panels
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: what Papertrade is and how to start."""
+    """The landing page for visitors; the trading dashboard for a signed-in user."""
+    if request.user.is_authenticated:
+        from trading.views import dashboard
+
+        return dashboard(request, panels=dashboard_panels(request))
     return TemplateResponse(request, "home.html")
 
 

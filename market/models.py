@@ -115,6 +115,9 @@ class Instrument(models.Model):
 
     def session_window_containing(self, when: datetime) -> tuple[datetime, datetime] | None:
         """The (open, close) of the session that is open at WHEN, or None when closed."""
+        if when.tzinfo is None or when.utcoffset() is None:
+            # astimezone() would read a naive value as the server's local time: refuse it.
+            raise ValueError("session checks need an aware datetime")
         tz = ZoneInfo(self.session_timezone)
         local = when.astimezone(tz)
         # A session that runs past midnight may have opened yesterday.
@@ -153,6 +156,16 @@ class Quote(models.Model):
     day_high = models.DecimalField(**PRICE)
     day_low = models.DecimalField(**PRICE)
     ts = models.DateTimeField()
+    # Simulator state carried between ticks, so any worker can run the next one.
+    model_price = models.DecimalField(
+        **PRICE,
+        null=True,
+        blank=True,
+        help_text="Unrounded mid of the price model (bid/ask/last are on the tick grid).",
+    )
+    replay_cursor = models.DateTimeField(
+        null=True, blank=True, help_text="Replay feed: start of the last replayed imported bar."
+    )
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.bid}/{self.ask}"
@@ -182,6 +195,27 @@ class Candle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.timeframe} {self.ts:%Y-%m-%d %H:%M}"
+
+
+class ReplayBar(models.Model):
+    """An imported 1-minute OHLCV bar: the source a replay-fed instrument steps through."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="replay_bars")
+    ts = models.DateTimeField(help_text="Start of the minute (UTC).")
+    open = models.DecimalField(**PRICE)
+    high = models.DecimalField(**PRICE)
+    low = models.DecimalField(**PRICE)
+    close = models.DecimalField(**PRICE)
+    volume = models.DecimalField(**QTY, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "ts"], name="replaybar_unique_minute")
+        ]
+        ordering = ["instrument", "ts"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} replay {self.ts:%Y-%m-%d %H:%M}"
 
 
 class Watchlist(models.Model):

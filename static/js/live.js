@@ -1,0 +1,250 @@
+// Live updates of the trading pages: ONE account socket (/ws/accounts/<id>/, session cookie)
+// for order/fill/position/balance events, and the market ticks of the symbols on screen.
+//
+// - Reuses market-stream.js (reconnect with backoff, ping, "Reconnecting…" indicator).
+// - Ticks: every market socket opened through papertradeMarket.connect (e.g. chart.js's on the
+//   trade page) is teed into a `pt:tick` document event, so a page that already streams its
+//   symbol opens no second market socket; other pages open one /ws/market/ socket for the
+//   symbols on screen ([data-tick-symbol]).
+// - Regions marked [data-live-part][data-live-url][data-live-on] are re-fetched with htmx
+//   (outerHTML) when one of their events arrives; "tick" regions at most every few seconds.
+//   The server computes every number: ticks only re-format the prices it already shows.
+// - A gap in the account's `seq` (or a snapshot ahead of the page) re-fetches every region.
+// - Toasts: `pt-toast` (HX-Trigger from our views) and fills / rejections / cancellations
+//   from the socket, de-duplicated per order. `pt-refresh` reloads the named parts.
+// The script lives outside the swapped regions and starts once per page.
+(function () {
+  "use strict";
+
+  const market = window.papertradeMarket;
+  if (!market || window.papertradeLive) return;
+  window.papertradeLive = { started: true };
+
+  const TICK_REFRESH_MS = 3000;
+  const DEDUPE_MS = 8000;
+  const MAX_SYMBOLS = 50;
+
+  // --- ticks from any market socket -------------------------------------------------------------
+  const originalConnect = market.connect;
+  market.connect = function (path, handlers) {
+    const teed = Object.assign({}, handlers, {
+      onMessage: function (message) {
+        if (handlers && handlers.onMessage) handlers.onMessage(message);
+        if (message && message.type === "tick") {
+          document.dispatchEvent(new CustomEvent("pt:tick", { detail: message }));
+        }
+      },
+    });
+    return originalConnect(path, teed);
+  };
+
+  // --- toasts -----------------------------------------------------------------------------------
+  const toasted = new Map(); // order id -> time of its last toast
+
+  function toast(text, kind, orderId) {
+    if (orderId !== undefined && orderId !== null) {
+      const key = String(orderId);
+      const last = toasted.get(key);
+      if (last && Date.now() - last < DEDUPE_MS) return;
+      toasted.set(key, Date.now());
+    }
+    if (window.papertradeToast) window.papertradeToast(text, kind);
+  }
+
+  document.body.addEventListener("pt-toast", function (event) {
+    const d = event.detail || {};
+    if (d.text) toast(d.text, d.kind, d.order);
+  });
+
+  // --- regions ----------------------------------------------------------------------------------
+  const pending = new Set();
+  const inflight = new Set();
+  let flushTimer = null;
+
+  function region(name) {
+    return document.querySelector('[data-live-part="' + CSS.escape(name) + '"]');
+  }
+
+  function busy(el) {
+    // Never replace what the person is typing into or has opened.
+    const active = document.activeElement;
+    if (active && el.contains(active) && active.matches("input, select, textarea")) return true;
+    return !!el.querySelector("details[open]");
+  }
+
+  function refresh(names) {
+    names.forEach(function (name) { if (region(name)) pending.add(name); });
+    if (pending.size && !flushTimer) flushTimer = window.setTimeout(flush, 150);
+  }
+
+  function refreshAll() {
+    refresh(Array.from(document.querySelectorAll("[data-live-part]")).map(function (el) {
+      return el.dataset.livePart;
+    }));
+  }
+
+  function flush() {
+    flushTimer = null;
+    const names = Array.from(pending);
+    pending.clear();
+    names.forEach(function (name) {
+      const el = region(name);
+      if (!el || !window.htmx || inflight.has(name)) return;
+      if (busy(el)) {
+        el.dataset.liveStale = "1";
+        return;
+      }
+      inflight.add(name);
+      // source: the region (not <body>), so only its own indicators react.
+      window.htmx.ajax("GET", el.dataset.liveUrl, { source: el, target: el, swap: "outerHTML" })
+        .catch(function () { /* the next event or resync tries again */ })
+        .finally(function () { inflight.delete(name); });
+    });
+  }
+
+  // A region skipped while in use is refreshed once the person leaves it.
+  document.addEventListener("focusout", function () {
+    window.setTimeout(function () {
+      document.querySelectorAll("[data-live-stale]").forEach(function (el) {
+        if (!busy(el)) {
+          delete el.dataset.liveStale;
+          refresh([el.dataset.livePart]);
+        }
+      });
+    }, 200);
+  });
+
+  function partsFor(eventType) {
+    return Array.from(document.querySelectorAll("[data-live-part]"))
+      .filter(function (el) { return (el.dataset.liveOn || "").split(" ").indexOf(eventType) >= 0; })
+      .map(function (el) { return el.dataset.livePart; });
+  }
+
+  document.body.addEventListener("pt-refresh", function (event) {
+    const parts = (event.detail && event.detail.parts) || [];
+    refresh(parts);
+  });
+
+  // --- tick formatting and throttled P&L refresh ------------------------------------------------
+  let tickDirty = false;
+  let tickTimer = null;
+
+  function onTick(tick) {
+    const rows = document.querySelectorAll('[data-tick-symbol="' + CSS.escape(tick.symbol) + '"]');
+    if (!rows.length) return;
+    rows.forEach(function (row) {
+      const decimals = Number(row.dataset.decimals || "2");
+      row.querySelectorAll("[data-tick-field]").forEach(function (cell) {
+        const field = cell.dataset.tickField;
+        if (!(field in tick)) return;
+        if (field === "change_pct") {
+          cell.textContent = market.formatPct(tick.change_pct);
+          cell.classList.remove("up", "down");
+          const dir = market.direction(tick.change_pct);
+          if (dir) cell.classList.add(dir);
+        } else {
+          cell.textContent = market.formatDecimal(tick[field], decimals);
+        }
+      });
+    });
+    tickDirty = true;
+    if (!tickTimer) {
+      tickTimer = window.setTimeout(function () {
+        tickTimer = null;
+        if (tickDirty) {
+          tickDirty = false;
+          refresh(partsFor("tick"));
+        }
+      }, TICK_REFRESH_MS);
+    }
+  }
+  document.addEventListener("pt:tick", function (event) { onTick(event.detail); });
+
+  // --- small conveniences -----------------------------------------------------------------------
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    const fallback = form.querySelector("[data-autosubmit-fallback]");
+    if (fallback) fallback.hidden = true;
+    form.addEventListener("change", function () { form.requestSubmit(); });
+  });
+
+  const root = document.querySelector("[data-live]");
+  if (!root || !root.dataset.accountId) return;
+
+  // --- the market socket (unless the page already streams its symbol) ---------------------------
+  if (root.dataset.tickSource !== "page") {
+    let subscribed = new Set();
+    let stream = null;
+    const wanted = function () {
+      const symbols = new Set();
+      document.querySelectorAll("[data-tick-symbol]").forEach(function (el) {
+        symbols.add(el.dataset.tickSymbol);
+      });
+      return Array.from(symbols).slice(0, MAX_SYMBOLS);
+    };
+    const sync = function () {
+      if (!stream) return;
+      const want = new Set(wanted());
+      const add = Array.from(want).filter(function (s) { return !subscribed.has(s); });
+      const drop = Array.from(subscribed).filter(function (s) { return !want.has(s); });
+      if (drop.length && stream.send({ type: "unsubscribe", symbols: drop })) {
+        drop.forEach(function (s) { subscribed.delete(s); });
+      }
+      if (add.length && stream.send({ type: "subscribe", symbols: add })) {
+        add.forEach(function (s) { subscribed.add(s); });
+      }
+    };
+    if (wanted().length || document.querySelector('[data-live-on~="tick"]')) {
+      stream = market.connect("/ws/market/", {
+        onOpen: function () { subscribed = new Set(); sync(); },
+      });
+      document.body.addEventListener("htmx:afterSettle", sync);
+    }
+  }
+
+  // --- the account socket -----------------------------------------------------------------------
+  let lastSeq = Number(root.dataset.seq || "0");
+
+  function symbolDecimals(symbol) {
+    const el = document.querySelector('[data-tick-symbol="' + CSS.escape(symbol) + '"][data-decimals]');
+    return el ? Number(el.dataset.decimals) : null;
+  }
+
+  function trimmed(text) {
+    if (!text || text.indexOf(".") < 0) return text || "";
+    return text.replace(/0+$/, "").replace(/\.$/, "");
+  }
+
+  function notify(event) {
+    if (event.type === "fill") {
+      const decimals = symbolDecimals(event.symbol);
+      const price = decimals === null ? trimmed(event.price) : market.formatDecimal(event.price, decimals);
+      const verb = event.side === "buy" ? "Bought" : "Sold";
+      toast(verb + " " + trimmed(event.quantity) + " " + event.symbol + " at " + price +
+        " (order #" + event.order_id + ").", "success", event.order_id);
+    } else if (event.type === "order_update" &&
+               ["rejected", "canceled", "expired"].indexOf(event.status) >= 0) {
+      const reason = event.reject_reason ? ": " + event.reject_reason : "";
+      toast("Order #" + event.id + " " + event.status + reason + ".", "error", event.id);
+    }
+  }
+
+  originalConnect("/ws/accounts/" + encodeURIComponent(root.dataset.accountId) + "/", {
+    indicator: document.querySelector("[data-live-state]"),
+    onMessage: function (message) {
+      if (message.type === "snapshot") {
+        // Anything after the state this page was rendered from: fetch it again.
+        if (typeof message.seq === "number" && message.seq > lastSeq) {
+          lastSeq = message.seq;
+          refreshAll();
+        }
+        return;
+      }
+      if (typeof message.seq !== "number" || message.seq <= lastSeq) return;
+      const gap = message.seq > lastSeq + 1;
+      lastSeq = message.seq;
+      if (gap) refreshAll();
+      else refresh(partsFor(message.type));
+      notify(message);
+    },
+  });
+})();
