@@ -55,6 +55,7 @@ import os
 import queue
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -317,17 +318,19 @@ class Stack:
         split = shares(n, len(self.clients))
         began = time.monotonic()
         results = self.all_clients(
-            timeout=60 + n * 0.05,
+            timeout=120 + n * 0.1,
             commands=[
-                {"cmd": "connect", "url": url, "n": k, "concurrency": 50, "timeout": 30}
+                {"cmd": "connect", "url": url, "n": k, "concurrency": args.connect_concurrency,
+                 "timeout": 20}
                 for k in split
             ],
-        )
+        )  # fmt: skip
         connected = [r["connected"] for r in results]
+        retried = sum(r["retried"] for r in results)
         errors = [e for r in results for e in r["errors"]]
         log(
             f"{server}: {sum(connected)}/{n} connected in {time.monotonic() - began:.1f} s"
-            + (f"; first errors: {errors[:3]}" if errors else "")
+            + (f", {retried} handshakes retried; first errors: {errors[:2]}" if errors else "")
         )
         try:
             members = self._members(server, sum(connected))
@@ -339,7 +342,7 @@ class Stack:
             phases["burst"] = self._phase(server, f"{server}-{n}-burst", args.burst, 0.0, connected)
         finally:
             self.all_clients(timeout=120, commands=[{"cmd": "close"}] * len(self.clients))
-        return {"connected": sum(connected), "members": members, **phases}
+        return {"connected": sum(connected), "retried": retried, "members": members, **phases}
 
     def _members(self, server: str, expected: int) -> int:
         """Sockets the server will send to: the group's size in Redis for daphne (waiting a few
@@ -403,6 +406,11 @@ def _ms(us: float | None) -> float | None:
     return None if us is None else us / 1000
 
 
+def lost(result: dict, n: int, args) -> int:
+    unconnected = (n - result["connected"]) * (args.ticks + args.burst)
+    return result["paced"]["lost"] + result["burst"]["lost"] + unconnected
+
+
 def fmt(value, spec: str = ".1f", none: str = "-") -> str:
     return none if value is None else format(value, spec)
 
@@ -432,16 +440,23 @@ def print_report(args, rows: dict[int, dict]) -> None:
         print(
             f"{n:>7} | {fmt(ch['burst']['rate'], ',.0f'):>16} | "
             f"{fmt(ch['paced']['p50_ms']):>7} | {fmt(ch['paced']['p99_ms']):>7} | "
-            f"{ch['paced']['lost'] + ch['burst']['lost'] + (n - ch['connected']):>6} | "
+            f"{lost(ch, n, args):>6} | "
             f"{fmt(bare['burst']['rate'], ',.0f'):>12} | "
             f"{fmt(bare['paced']['p50_ms']):>7} | {fmt(bare['paced']['p99_ms']):>7} | "
-            f"{bare['paced']['lost'] + bare['burst']['lost'] + (n - bare['connected']):>5} | "
+            f"{lost(bare, n, args):>5} | "
             f"{fmt(ratio, '.2f'):>5}"
         )
     print(
         "deliv/s: burst phase; p50/p99: paced phase; lost: frames expected but never received "
-        "(both phases, plus sockets that failed to connect)."
+        "(both phases, plus one per tick for each socket that failed to connect)."
     )
+    for n, row in rows.items():
+        for server in ("channels", "bare"):
+            if row[server]["connected"] < n or row[server]["retried"]:
+                print(
+                    f"  {server} at {n}: {n - row[server]['connected']} sockets failed to "
+                    f"connect, {row[server]['retried']} handshakes retried"
+                )
     print()
     print("Detail per server and phase")
     detail = (
@@ -490,7 +505,11 @@ def parse_args(argv=None):
     parser.add_argument("--expiry", type=int, default=10, help="CHANNEL_EXPIRY (s) for the run")
     parser.add_argument("--quiet", type=float, default=3.0, help="stop waiting after s silent")
     parser.add_argument("--deadline", type=float, default=60.0, help="longest wait per phase")
+    parser.add_argument(
+        "--connect-concurrency", type=int, default=25, help="handshakes in flight per process"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the helper logs")
     args = parser.parse_args(argv)
     args.sizes = [int(part) for part in args.clients.split(",") if part.strip()]
     if not args.sizes or any(n < 1 or n > MAX_CLIENTS for n in args.sizes):
@@ -504,6 +523,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # A plain `kill` must still stop daphne and the helpers: turn SIGTERM into SystemExit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     raise_file_limit(max(args.sizes) * 2 + 1024)
     logdir = Path(tempfile.mkdtemp(prefix="tick_fanout-"))
     stack = Stack(args, logdir)
@@ -529,7 +550,7 @@ def main(argv=None) -> int:
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=2))
         log(f"done in {time.monotonic() - began:.0f} s")
-        if failed:
+        if failed or args.keep_logs:
             log(f"logs kept in {logdir}")
         else:
             shutil.rmtree(logdir, ignore_errors=True)

@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from bench.tick_fanout_common import reply, reply_channel
 
 MAX_SOCKETS = 10_000
+ATTEMPTS = 3  # per socket; a refused or timed-out handshake is retried after 0.5 s
 
 
 class Fleet:
@@ -53,25 +54,34 @@ class Fleet:
         errors: list[str] = []
         began = time.monotonic()
 
+        failed = retried = 0
+
+        async def attempt():
+            websocket = await connect(
+                url, compression=None, open_timeout=timeout, ping_interval=None, close_timeout=2
+            )
+            try:
+                await asyncio.wait_for(websocket.recv(), timeout)
+            except BaseException:
+                websocket.transport.abort()
+                raise
+            return websocket
+
         async def one() -> None:
+            nonlocal failed, retried
             async with gate:
-                try:
-                    websocket = await connect(
-                        url,
-                        compression=None,
-                        open_timeout=timeout,
-                        ping_interval=None,
-                        close_timeout=2,
-                    )
-                except Exception as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    return
-                try:
-                    await asyncio.wait_for(websocket.recv(), timeout)
-                except Exception as exc:
-                    errors.append(f"first frame: {type(exc).__name__}: {exc}")
-                    websocket.transport.abort()
-                    return
+                for attempt_number in range(ATTEMPTS):
+                    try:
+                        websocket = await attempt()
+                        break
+                    except Exception as exc:
+                        if len(errors) < 5:
+                            errors.append(f"{type(exc).__name__}: {exc}")
+                        if attempt_number + 1 == ATTEMPTS:
+                            failed += 1
+                            return
+                        retried += 1
+                        await asyncio.sleep(0.5)
             index = len(self.sockets)
             self.sockets.append(websocket)
             self.seen.append(0)
@@ -80,9 +90,10 @@ class Fleet:
         await asyncio.gather(*(one() for _ in range(n)))
         return {
             "ok": True,
-            "connected": n - len(errors),
-            "failed": len(errors),
-            "errors": errors[:5],
+            "connected": n - failed,
+            "failed": failed,
+            "retried": retried,
+            "errors": errors,
             "seconds": round(time.monotonic() - began, 2),
         }
 

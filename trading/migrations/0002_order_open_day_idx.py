@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('market', '0002_quote_state_replaybar'),
-        ('trading', '0001_initial'),
+        ("market", "0002_quote_state_replaybar"),
+        ("trading", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'partially_filled']), ('time_in_force', 'day')), fields=['expires_at'], name='order_open_day_idx'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["new", "partially_filled"]), ("time_in_force", "day")
+                ),
+                fields=["expires_at"],
+                name="order_open_day_idx",
+            ),
         ),
     ]

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from market.models import Candle, Timeframe, Watchlist
+from market.models import Candle, Instrument, Timeframe, Watchlist
 from trading.models import Order, OrderStatus, OrderType, Position, Side, TradingAccount
 from trading.services import OrderRequest, order_place
 from trading.tests.factories import make_account, make_market
@@ -310,9 +310,10 @@ def test_the_estimate_shows_cost_commission_and_margin(alice_client, btc, accoun
     )
     page = html(response)
     assert response.status_code == 200 and "<html" not in page
-    assert "1,000.01" in page  # notional at the worse of the limit and the ask (100.01)
+    assert "1,000.10" in page  # notional at the worse of the limit and the ask (100.01)
     assert "0.21" in page  # commission: 0.02 % of the notional, rounded up
-    assert "500.01" in page  # margin at 2x
+    assert "500.05" in page  # margin at 2x
+    assert "99,499.74" in page  # free margin after
     assert not Order.objects.exists()
 
 
@@ -548,7 +549,10 @@ def test_other_apps_add_dashboard_panels_through_settings(alice_client, btc, acc
 
 def crowd(account, *, positions: int, orders: int) -> None:
     """POSITIONS open positions in as many instruments and ORDERS resting limit orders."""
-    instruments = [make_market(f"Q{i:03d}-USD") for i in range(positions)]
+    instruments = [
+        Instrument.objects.filter(symbol=f"Q{i:03d}-USD").first() or make_market(f"Q{i:03d}-USD")
+        for i in range(positions)
+    ]
     Position.objects.bulk_create(
         Position(account=account, instrument=inst, quantity=Decimal("1"), avg_price=Decimal("99"))
         for inst in instruments
