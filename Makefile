@@ -47,8 +47,9 @@ lint: setup-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# All benchmarks (`make bench`), or one: `make bench BENCH=matcher`.
 bench: setup-dev
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles

@@ -50,6 +50,21 @@ class JsonSocketConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})
 
+    async def dispatch(self, message):
+        """Relay published frames without Channels' per-message database hop.
+
+        Channels 4.2+ runs close_old_connections in the sync thread before every handler: one
+        thread round trip per socket per frame, serialised, which dominated a tick's fan-out
+        (bench/tick_fanout.py). Relaying touches no database; handlers that do still use
+        database_sync_to_async, which closes old connections around each call itself.
+        """
+        if message["type"] == "stream.frame":
+            await self.stream_frame(message)
+        elif message["type"] == "stream.event":
+            await self.stream_event(message)
+        else:
+            await super().dispatch(message)
+
     async def stream_event(self, event: dict) -> None:
         """Relay an event published with type "stream.event" (its `payload` is the message)."""
         await self.send_json(event["payload"])

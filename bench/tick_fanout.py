@@ -32,21 +32,32 @@ client processes, frame and schedule:
      frames received / (last receipt - first publish), i.e. including the drain after the last
      publish.
   5. lost = expected (connected sockets x frames) - unique frames received, after waiting until
-     all arrived, or nothing arrived for --quiet seconds, or --deadline passed. Silent drops
-     (full channels, expired messages) show here; duplicates and late frames are counted too.
+     all arrived, or nothing arrived for --quiet seconds (10, longer than the channel expiry),
+     or --deadline (60 s) passed since the publisher finished. Silent drops (full channels,
+     expired messages) show here, and so do frames later than that wait: for a live tick they
+     are as good as lost. Frames of an earlier phase arriving late are counted as "stale",
+     duplicates as "dup", sockets the server closed as "disc".
 The table's deliveries/s come from the burst phase, p50/p99 from the paced phase; the detail
 table shows the rest. Goal (issue 3, section 7): at 1,000 clients, channels deliveries/s >=
 0.25 x bare and channels p99 < 250 ms. The figures are those of this machine at this moment:
 client processes, daphne, Redis and the publisher share its cores, so both servers are measured
 with the same clients under the same load, and only the ratio travels well.
 
-Channel layer sizing for the run (--capacity, --expiry; see also the README): channels-redis 4
-keeps ONE Redis list per daphne process (its process-local channels share a key), and a group
-send adds one message per process, not per socket; `capacity` bounds that shared key (a send to
-a full key is dropped silently) and every socket's in-process buffer (a full buffer drops its
-oldest message). The run needs at most burst + warm-up messages in flight; the defaults
-(capacity 1000, expiry 10 s) are the production defaults of config/settings.py, kept on purpose
-so the figures are those of the deployed configuration.
+Channel layer sizing for the run (--capacity, --expiry): channels-redis 4 keeps ONE Redis
+sorted set per daphne process (its process-local channels share a key) and a group send adds
+one message per process, not per socket. `capacity` bounds that shared key (a send to a full
+key is dropped silently, logged at INFO) and each socket's in-process buffer (a full buffer
+drops its oldest message); `expiry` drops messages that waited longer in Redis. The run has at
+most burst + warm-up (22) messages in flight per process, so capacity 1000 / expiry 10 s (the
+production defaults of config/settings.py) never drop for lack of room: the losses it shows
+are a server falling more than the wait behind.
+
+Findings this benchmark led to: channels-redis's receive() costs O(N^2) per message in the
+sockets of one daphne process (every consumer waits on one asyncio.Lock whose acquire() scans
+all waiters; not fixed yet); redis-py 8's 5 s default socket timeout breaks the layer's 5 s
+BZPOPMIN (config/settings.py sets 15 s); Channels 4.2+ hops to the sync thread before every
+handler (accounts/consumers.py skips that hop when relaying frames). Profile daphne with
+--profile-daphne PATH.
 """
 
 import argparse
@@ -268,9 +279,10 @@ class Stack:
 
         self.daphne_port = free_port()
         self.daphne_log = open(self.logdir / "daphne.log", "w")  # noqa: SIM115
+        profile = ["-m", "cProfile", "-o", str(self.args.profile_daphne)]
         self.daphne = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.daphne_port),
-             "config.asgi:application"],
+            [sys.executable, *(profile if self.args.profile_daphne else []), "-m", "daphne",
+             "-b", "127.0.0.1", "-p", str(self.daphne_port), "config.asgi:application"],
             cwd=ROOT, env=self.env, stdout=self.daphne_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for_port(self.daphne_port, self.daphne, 60, "daphne")
@@ -447,8 +459,9 @@ def print_report(args, rows: dict[int, dict]) -> None:
             f"{fmt(ratio, '.2f'):>5}"
         )
     print(
-        "deliv/s: burst phase; p50/p99: paced phase; lost: frames expected but never received "
-        "(both phases, plus one per tick for each socket that failed to connect)."
+        "deliv/s: burst phase; p50/p99: paced phase; lost: frames not received within the wait "
+        "(dropped or later than --quiet/--deadline; both phases, plus every frame of a socket "
+        "that failed to connect)."
     )
     for n, row in rows.items():
         for server in ("channels", "bare"):
@@ -503,13 +516,14 @@ def parse_args(argv=None):
     parser.add_argument("--client-procs", type=int, default=2, help="client processes")
     parser.add_argument("--capacity", type=int, default=1000, help="CHANNEL_CAPACITY for the run")
     parser.add_argument("--expiry", type=int, default=10, help="CHANNEL_EXPIRY (s) for the run")
-    parser.add_argument("--quiet", type=float, default=3.0, help="stop waiting after s silent")
+    parser.add_argument("--quiet", type=float, default=10.0, help="stop waiting after s silent")
     parser.add_argument("--deadline", type=float, default=60.0, help="longest wait per phase")
     parser.add_argument(
         "--connect-concurrency", type=int, default=25, help="handshakes in flight per process"
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--keep-logs", action="store_true", help="keep the helper logs")
+    parser.add_argument("--profile-daphne", type=Path, help="run daphne under cProfile to here")
     args = parser.parse_args(argv)
     args.sizes = [int(part) for part in args.clients.split(",") if part.strip()]
     if not args.sizes or any(n < 1 or n > MAX_CLIENTS for n in args.sizes):

@@ -49,7 +49,8 @@ def _group_size() -> int:
     config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     from market.realtime import tick_group
 
-    client = redis.Redis.from_url(config["hosts"][0])
+    host = config["hosts"][0]
+    client = redis.Redis.from_url(host if isinstance(host, str) else host["address"])
     try:
         return client.zcard(f"{config['prefix']}:group:{tick_group(SYMBOL)}")
     finally:

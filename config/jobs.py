@@ -20,7 +20,7 @@ class Job:
 
 
 JOBS: list[Job] = [
-    # The price tick: its own queue, dropped rather than run late so ticks never bunch up.
+    # The price tick, on its own queue and dropped rather than run late: ticks never bunch up.
     Job(
         name="market-advance",
         interval=1.0,
@@ -29,9 +29,6 @@ JOBS: list[Job] = [
         queue="ticks",
         expires=1.0,
     ),
-]
-
-JOBS.append(
     Job(
         name="ledger-reconcile",
         interval=300,
@@ -39,68 +36,56 @@ JOBS.append(
         task="ledger.tasks.reconcile_ledger",
         queue="default",
         expires=300,
-    )
-)
-
-# Trading. The matcher is its own 1 s job on the "ticks" queue (market-advance has no
-# after-tick hook to chain on without editing its entry); with one worker on that queue it runs
-# between ticks, and a pass that finds nothing is a handful of indexed queries.
-JOBS.extend(
-    [
-        Job(
-            name="trading-match-orders",
-            interval=1.0,
-            service="trading.jobs.match_orders_job",
-            task="trading.tasks.match_orders",
-            queue="ticks",
-            expires=1.0,
-        ),
-        Job(
-            name="trading-charge-funding",
-            interval=60,
-            service="trading.jobs.funding_charge_job",
-            task="trading.tasks.charge_funding",
-            queue="default",
-            expires=60,
-        ),
-        Job(
-            name="trading-snapshot-equity",
-            interval=60,
-            service="trading.jobs.equity_snapshot_job",
-            task="trading.tasks.snapshot_equity",
-            queue="default",
-            expires=60,
-        ),
-    ]
-)
-
-# Tournaments: the lifecycle (start/finish when due) and the leaderboard every few seconds, and
-# the seeded bot participants' trading (in production `manage.py run_bots` can do that instead).
-JOBS.extend(
-    [
-        Job(
-            name="tournaments-advance",
-            interval=2.0,
-            service="tournaments.services.tournaments_advance",
-            task="tournaments.tasks.advance_tournaments",
-            queue="default",
-            expires=2.0,
-        ),
-        Job(
-            name="tournaments-standings",
-            interval=5.0,
-            service="tournaments.services.standings_recompute_active",
-            task="tournaments.tasks.recompute_standings",
-            queue="default",
-            expires=5.0,
-        ),
-        Job(
-            name="tournaments-bots",
-            interval=3.0,
-            service="tournaments.bots.bots_step",
-            task="tournaments.tasks.step_bots",
-            queue="default",
-            expires=3.0,
-        ),
-    ]
-)
+    ),
+    # The matcher: every second on the tick queue; each run re-reads the open orders.
+    Job(
+        name="trading-match-orders",
+        interval=1.0,
+        service="trading.jobs.match_orders_job",
+        task="trading.tasks.match_orders",
+        queue="ticks",
+        expires=1.0,
+    ),
+    Job(
+        name="trading-charge-funding",
+        interval=60,
+        service="trading.jobs.funding_charge_job",
+        task="trading.tasks.charge_funding",
+        queue="default",
+        expires=60,
+    ),
+    Job(
+        name="trading-snapshot-equity",
+        interval=60,
+        service="trading.jobs.equity_snapshot_job",
+        task="trading.tasks.snapshot_equity",
+        queue="default",
+        expires=60,
+    ),
+    # Tournament lifecycle, leaderboards, and the seeded bot traders (`manage.py run_bots`
+    # does the bots' work instead where no scheduler runs this job).
+    Job(
+        name="tournaments-advance",
+        interval=2.0,
+        service="tournaments.services.tournaments_advance",
+        task="tournaments.tasks.advance_tournaments",
+        queue="default",
+        expires=2.0,
+    ),
+    Job(
+        name="tournaments-standings",
+        interval=5.0,
+        service="tournaments.services.standings_recompute_active",
+        task="tournaments.tasks.recompute_standings",
+        queue="default",
+        expires=5.0,
+    ),
+    Job(
+        name="tournaments-bots",
+        interval=3.0,
+        service="tournaments.bots.bots_step",
+        task="tournaments.tasks.step_bots",
+        queue="default",
+        expires=3.0,
+    ),
+]

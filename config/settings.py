@@ -94,9 +94,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif env.bool("DB_POOL", default=True):
+    # Under ASGI every request runs on a new thread, so persistent per-thread connections
+    # (CONN_MAX_AGE) would open one connection per request and leak them; a shared pool
+    # (psycopg_pool, Django 5.1+) reuses a bounded set instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=20), "timeout": 10}
+    }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -156,12 +163,24 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- Channels ------------------------------------------------------------------------------
-if REDIS_URL:
+# CHANNEL_LAYER=memory forces the in-memory layer even with Redis (the unit tests use it: the
+# channels-redis receive loop does not survive their one-event-loop-per-test; the end-to-end
+# tests exercise the Redis layer through real daphne processes).
+if REDIS_URL and env("CHANNEL_LAYER", default="redis") == "redis":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "config.channel_layers.RedisChannelLayer",
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults to a 5 s socket timeout and 100 pooled connections: the
+                # layer's 5 s BZPOPMIN would time out (channels_redis#422) and a burst of
+                # group_add/discard from many sockets would hit "Too many connections".
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000),
+                    }
+                ],
                 "prefix": env("CHANNEL_PREFIX", default="papertrade"),
                 "capacity": env.int("CHANNEL_CAPACITY", default=1000),
                 "expiry": env.int("CHANNEL_EXPIRY", default=10),

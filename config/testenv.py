@@ -31,11 +31,20 @@ os.environ.setdefault("JOBS_RUNNER", "celery")
 os.environ.setdefault("DEBUG", "true")
 # Connections opened in sync_to_async threads must close, or the test database cannot be dropped.
 os.environ.setdefault("CONN_MAX_AGE", "0")
+os.environ.setdefault("DB_POOL", "false")
+# Unit tests run each async test on its own event loop, which channels-redis's shared receive
+# loop does not survive (a cancelled receive can hang the loop's shutdown); they use the
+# in-memory layer, and e2e/ runs real daphne and workers on the Redis layer.
+os.environ.setdefault("CHANNEL_LAYER", "memory")
 
 
 def pytest_report_header(config):
     database = os.environ.get("DATABASE_URL", "")
     redis = os.environ.get("REDIS_URL", "")
     db_text = "postgresql" if database.startswith("postgres") else "sqlite"
-    layer_text = "redis (channels-redis)" if redis else "in-memory"
-    return [f"papertrade services: database={db_text}, channel layer={layer_text}"]
+    layer = "in-memory" if os.environ.get("CHANNEL_LAYER") == "memory" or not redis else "redis"
+    e2e = "redis (real daphne, worker, beat)" if redis and db_text == "postgresql" else "skipped"
+    return [
+        f"papertrade services: database={db_text}, unit-test channel layer={layer}, "
+        f"cache/broker={'redis' if redis else 'in-memory'}, end-to-end={e2e}"
+    ]

@@ -95,10 +95,11 @@ def live_stack():
         "REDIS_URL": E2E_REDIS,
         "CACHE_URL": E2E_REDIS,
         "JOBS_RUNNER": "celery",
+        "CHANNEL_LAYER": "redis",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CHANNEL_PREFIX": f"pt-e2e-{os.getpid()}",
         "DEBUG": "true",
-        "CONN_MAX_AGE": "0",
+        "DB_POOL": "true",  # the production connection setup
         "SEED_HISTORY_DAYS": "1",
     }
     stack = LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", env)

@@ -202,8 +202,11 @@ class Standing(models.Model):
     class Meta:
         ordering = ["position"]
         indexes = [
-            models.Index(fields=["tournament", "rank"], name="standing_tournament_rank_idx"),
-            models.Index(fields=["tournament", "position"], name="standing_tournament_pos_idx"),
+            # Rank lookups, and the top of the board in display order (rank, then position:
+            # the disqualified, rank NULL, sort last) as one index range scan.
+            models.Index(
+                fields=["tournament", "rank", "position"], name="standing_tournament_rank_idx"
+            ),
         ]
 
     def __str__(self) -> str:

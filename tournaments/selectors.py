@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
 from tournaments.models import (
@@ -15,6 +15,9 @@ from tournaments.models import (
 )
 
 LEADERBOARD_MAX_LIMIT = 500
+# Display order. The same as `position` (rank, then earlier entry; the disqualified, rank NULL,
+# last), spelled so that the (tournament, rank, position) index serves it without a sort.
+BOARD_ORDER = (F("rank").asc(nulls_last=True), "position")
 
 
 def tournaments_list(status: str | None = None) -> QuerySet[Tournament]:
@@ -56,13 +59,13 @@ def tournament_exists(tournament_id: int) -> bool:
 def leaderboard(tournament: Tournament, limit: int = 50, offset: int = 0) -> list[Standing]:
     """Standings in display order (rank, then earlier entry), LIMIT bounded to 500.
 
-    One query: an index range scan on (tournament, position)."""
+    One query: an index range scan on (tournament, rank, position)."""
     limit = max(0, min(int(limit), LEADERBOARD_MAX_LIMIT))
     offset = max(0, int(offset))
     return list(
         Standing.objects.filter(tournament=tournament)
         .select_related("participant__user")
-        .order_by("position")[offset : offset + limit]
+        .order_by(*BOARD_ORDER)[offset : offset + limit]
     )
 
 

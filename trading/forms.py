@@ -153,7 +153,7 @@ class AccountCreateForm(forms.Form):
         field = self.fields["max_leverage"]
         field.validators.append(_max(cap))
         field.widget.attrs["max"] = str(cap)
-        field.help_text = f"1 to {cap}×."
+        field.help_text = f"From 1 to {cap}."
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
@@ -181,7 +181,9 @@ class OrderFilterForm(forms.Form):
         choices=[("", "Any status"), ("open", "Open"), ("closed", "Closed"), *OrderStatus.choices],
     )
     symbol = forms.CharField(label="Symbol", required=False, max_length=32)
-    side = forms.ChoiceField(label="Side", required=False, choices=[("", "Any side"), *Side.choices])
+    side = forms.ChoiceField(
+        label="Side", required=False, choices=[("", "Any side"), *Side.choices]
+    )
     type = forms.ChoiceField(
         label="Type", required=False, choices=[("", "Any type"), *OrderType.choices]
     )

@@ -176,7 +176,7 @@ def _charge_account(account_id: int, position_ids: list[int], today: date, midni
         position.funding_paid_on = today
         position.save(update_fields=["funding_paid_on"])
     if posted:
-        events.add("balance_update", services.balance_payload(account))
+        events.balance_changed()
         events.flush()
     return posted
 

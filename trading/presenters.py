@@ -295,7 +295,9 @@ def trade_panels(account: TradingAccount, instrument, parts: set[str], now: date
             context["summary"] = summary(account, state, now)
         if "position" in parts:
             context["position_rows"] = [
-                position_row(v) for v in state.positions if v.position.instrument_id == instrument.pk
+                position_row(v)
+                for v in state.positions
+                if v.position.instrument_id == instrument.pk
             ]
     if "orders" in parts:
         context["orders"] = order_rows(selectors.open_orders_in(account, instrument))

@@ -17,12 +17,27 @@ class AccountEvents:
     def __init__(self, account) -> None:
         self.account = account
         self.events: list[dict] = []
+        self._balance_changed = False
 
     def add(self, event_type: str, data: dict) -> None:
-        self.events.append({"type": event_type, **data})
+        # The event type must win over the payload's own `type` (an order's market/limit/...),
+        # which is kept as `order_type`.
+        event = {**data, "type": event_type}
+        if "type" in data:
+            event["order_type"] = data["type"]
+        self.events.append(event)
+
+    def balance_changed(self) -> None:
+        """Money moved: one `balance_update` (computed once, at flush) ends the batch."""
+        self._balance_changed = True
 
     def flush(self) -> None:
         """Assign sequence numbers (saving the counter) and publish after commit."""
+        if self._balance_changed:
+            from trading.selectors import balance_payload
+
+            self.events.append({"type": "balance_update", **balance_payload(self.account)})
+            self._balance_changed = False
         if not self.events:
             return
         account = self.account

@@ -124,6 +124,14 @@ def account_state(account: TradingAccount, positions=None) -> AccountState:
     )
 
 
+def balance_payload(account: TradingAccount) -> dict:
+    """The `balance_update` event / account money fields, as decimal strings."""
+    state = account_state(account)
+    return {key: str(value) for key, value in state.rounded().items()} | {
+        "realized_pnl": str(account.realized_pnl)
+    }
+
+
 def open_orders(account: TradingAccount) -> QuerySet[Order]:
     return (
         Order.objects.filter(account=account, status__in=OPEN_STATUSES)
@@ -304,9 +312,9 @@ def open_orders_in(account: TradingAccount, instrument: Instrument | None = None
 
 def recent_fills(account: TradingAccount, *, limit: int = 10) -> list[Fill]:
     return list(
-        Fill.objects.filter(account=account).select_related("instrument").order_by(
-            "-created_at", "-id"
-        )[:limit]
+        Fill.objects.filter(account=account)
+        .select_related("instrument")
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

@@ -38,7 +38,11 @@ from trading.models import (
     TradingRules,
 )
 from trading.realtime import AccountEvents
-from trading.selectors import account_state, effective_leverage, open_positions
+from trading.selectors import (
+    account_state,
+    effective_leverage,
+    open_positions,
+)
 
 DEFAULT_ACCOUNT_NAME = "Main"
 
@@ -214,7 +218,7 @@ def account_reset(*, account: TradingAccount, now: datetime | None = None) -> Tr
     account.day_start_equity = None
     account.day_start_date = None
     account.save(update_fields=["realized_pnl", "day_start_equity", "day_start_date"])
-    events.add("balance_update", balance_payload(account))
+    events.balance_changed()
     events.flush()
     return account
 
@@ -304,13 +308,6 @@ def position_payload(position: Position, quote: Quote | None) -> dict:
         "stop_loss": _dec(position.stop_loss),
         "take_profit": _dec(position.take_profit),
         "is_open": position.closed_at is None,
-    }
-
-
-def balance_payload(account: TradingAccount) -> dict:
-    state = account_state(account)
-    return {key: str(value) for key, value in state.rounded().items()} | {
-        "realized_pnl": str(account.realized_pnl)
     }
 
 
@@ -819,7 +816,7 @@ def execute_order(
     events.add("order_update", order_payload(order))
     events.add("position_update", position_payload(position, quote))
     _after_fill_brackets(account, order, quantity, now, events)
-    events.add("balance_update", balance_payload(account))
+    events.balance_changed()
     return fill
 
 

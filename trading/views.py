@@ -173,7 +173,9 @@ def _trade_context(request, instrument, *, account=None, form=None, estimate=Non
         if account is None:
             context.update(_accounts_and_current(request))
         else:
-            context.update(account=account, accounts=list(selectors.accounts_for_user(request.user)))
+            context.update(
+                account=account, accounts=list(selectors.accounts_for_user(request.user))
+            )
         account = context["account"]
         parts = set(TRADE_PARTS)
     account = account or _account(request)
@@ -245,11 +247,13 @@ def order_estimate(request: HttpRequest, symbol: str) -> HttpResponse:
     instrument = _instrument(symbol)
     account = _account(request)
     form = OrderTicketForm(request.GET)
-    estimate = None
+    estimate, missing = None, []
     if form.is_valid():
         estimate = selectors.order_estimate(account, form.to_request(instrument.symbol))
+    else:
+        missing = [form.fields[name].label.lower() for name in form.errors if name in form.fields]
     if request.htmx:
-        context = {"estimate": estimate, "form": form, "instrument": instrument}
+        context = {"estimate": estimate, "estimate_missing": missing, "instrument": instrument}
         return TemplateResponse(request, "trading/trade.html#estimate", context)
     context = _trade_context(request, instrument, account=account, form=form, estimate=estimate)
     return TemplateResponse(request, "trading/trade.html", context)

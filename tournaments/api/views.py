@@ -119,7 +119,7 @@ class Leaderboard(generics.ListAPIView):
         return (
             Standing.objects.filter(tournament_id=tournament_id)
             .select_related("participant__user")
-            .order_by("position")
+            .order_by(*selectors.BOARD_ORDER)
         )
 
 

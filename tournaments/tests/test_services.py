@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -391,8 +391,16 @@ def test_two_finishes_at_once_pay_once():
     assert _prize_journals().count() == 3
 
 
-def test_finished_participants_are_told(alice, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
+@pytest.fixture
+def own_layer():
+    """A channel layer of this test's own: receiving binds a layer to an event loop."""
+    channel_layers.backends.clear()
+    yield get_channel_layer()
+    channel_layers.backends.clear()
+
+
+def test_finished_participants_are_told(alice, own_layer, django_capture_on_commit_callbacks):
+    layer = own_layer
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(user_group(alice.pk), channel)
     tournament = make_tournament(prizes=[(1, 1, "10.00")])

@@ -54,6 +54,8 @@ def test_a_job_skips_while_another_run_holds_its_lock():
                 cursor.execute("SELECT pg_advisory_lock(%s)", [services.STANDINGS_LOCK_KEY])
             assert services.standings_recompute_active().skipped
         finally:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [services.STANDINGS_LOCK_KEY])
             other.close()
     else:
         with services._job_lock(services.STANDINGS_LOCK_KEY) as acquired:

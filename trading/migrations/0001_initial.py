@@ -8,200 +8,522 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('ledger', '0002_database_enforcement'),
-        ('market', '0002_quote_state_replaybar'),
+        ("ledger", "0002_database_enforcement"),
+        ("market", "0002_quote_state_replaybar"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TradingAccount',
+            name="TradingAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('initial_balance', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('max_leverage', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=6)),
-                ('max_daily_loss', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('is_archived', models.BooleanField(default=False)),
-                ('realized_pnl', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('day_start_equity', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True)),
-                ('day_start_date', models.DateField(blank=True, null=True)),
-                ('event_seq', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('cash_account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='trading_account', to='ledger.ledgeraccount')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trading_accounts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("initial_balance", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "max_leverage",
+                    models.DecimalField(decimal_places=2, default=Decimal("1"), max_digits=6),
+                ),
+                (
+                    "max_daily_loss",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True),
+                ),
+                ("is_default", models.BooleanField(default=False)),
+                ("is_archived", models.BooleanField(default=False)),
+                (
+                    "realized_pnl",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                (
+                    "day_start_equity",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True),
+                ),
+                ("day_start_date", models.DateField(blank=True, null=True)),
+                ("event_seq", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "cash_account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="trading_account",
+                        to="ledger.ledgeraccount",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="trading_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_order_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('side', models.CharField(choices=[('buy', 'Buy'), ('sell', 'Sell')], max_length=4)),
-                ('type', models.CharField(choices=[('market', 'Market'), ('limit', 'Limit'), ('stop', 'Stop'), ('stop_limit', 'Stop limit'), ('trailing_stop', 'Trailing stop')], max_length=16)),
-                ('time_in_force', models.CharField(choices=[('gtc', 'Good till canceled'), ('day', 'Day'), ('ioc', 'Immediate or cancel'), ('fok', 'Fill or kill')], default='gtc', max_length=3)),
-                ('quantity', models.DecimalField(decimal_places=10, max_digits=24)),
-                ('filled_quantity', models.DecimalField(decimal_places=10, default=Decimal('0'), max_digits=24)),
-                ('avg_fill_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('limit_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('stop_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('trail_percent', models.DecimalField(blank=True, decimal_places=4, max_digits=8, null=True)),
-                ('trail_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('water_mark', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('triggered_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('new', 'New'), ('partially_filled', 'Partially filled'), ('filled', 'Filled'), ('canceled', 'Canceled'), ('expired', 'Expired'), ('rejected', 'Rejected')], default='new', max_length=16)),
-                ('reject_reason', models.CharField(blank=True, max_length=200)),
-                ('leg_role', models.CharField(blank=True, choices=[('take_profit', 'Take profit'), ('stop_loss', 'Stop loss')], max_length=12)),
-                ('take_profit_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('stop_loss_price', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('reduce_only', models.BooleanField(default=False)),
-                ('source', models.CharField(choices=[('web', 'Website'), ('api', 'API'), ('system', 'System (exits, liquidation)')], default='api', max_length=6)),
-                ('commission', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('last_fill_quote_ts', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('filled_at', models.DateTimeField(blank=True, null=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='market.instrument')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='legs', to='trading.order')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='trading.tradingaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_order_id", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "side",
+                    models.CharField(choices=[("buy", "Buy"), ("sell", "Sell")], max_length=4),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("market", "Market"),
+                            ("limit", "Limit"),
+                            ("stop", "Stop"),
+                            ("stop_limit", "Stop limit"),
+                            ("trailing_stop", "Trailing stop"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "time_in_force",
+                    models.CharField(
+                        choices=[
+                            ("gtc", "Good till canceled"),
+                            ("day", "Day"),
+                            ("ioc", "Immediate or cancel"),
+                            ("fok", "Fill or kill"),
+                        ],
+                        default="gtc",
+                        max_length=3,
+                    ),
+                ),
+                ("quantity", models.DecimalField(decimal_places=10, max_digits=24)),
+                (
+                    "filled_quantity",
+                    models.DecimalField(decimal_places=10, default=Decimal("0"), max_digits=24),
+                ),
+                (
+                    "avg_fill_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "limit_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "stop_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "trail_percent",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=8, null=True),
+                ),
+                (
+                    "trail_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "water_mark",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                ("triggered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("partially_filled", "Partially filled"),
+                            ("filled", "Filled"),
+                            ("canceled", "Canceled"),
+                            ("expired", "Expired"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="new",
+                        max_length=16,
+                    ),
+                ),
+                ("reject_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "leg_role",
+                    models.CharField(
+                        blank=True,
+                        choices=[("take_profit", "Take profit"), ("stop_loss", "Stop loss")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "take_profit_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "stop_loss_price",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                ("reduce_only", models.BooleanField(default=False)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("web", "Website"),
+                            ("api", "API"),
+                            ("system", "System (exits, liquidation)"),
+                        ],
+                        default="api",
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "commission",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                ("last_fill_quote_ts", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("filled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="market.instrument",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="legs",
+                        to="trading.order",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="orders",
+                        to="trading.tradingaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Fill',
+            name="Fill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('buy', 'Buy'), ('sell', 'Sell')], max_length=4)),
-                ('quantity', models.DecimalField(decimal_places=10, max_digits=24)),
-                ('price', models.DecimalField(decimal_places=10, max_digits=24)),
-                ('commission', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('realized_pnl', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('is_liquidation', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='market.instrument')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fills', to='trading.order')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fills', to='trading.tradingaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "side",
+                    models.CharField(choices=[("buy", "Buy"), ("sell", "Sell")], max_length=4),
+                ),
+                ("quantity", models.DecimalField(decimal_places=10, max_digits=24)),
+                ("price", models.DecimalField(decimal_places=10, max_digits=24)),
+                ("commission", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "realized_pnl",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                ("is_liquidation", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="market.instrument",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fills",
+                        to="trading.order",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fills",
+                        to="trading.tradingaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EquitySnapshot',
+            name="EquitySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ts', models.DateTimeField()),
-                ('balance', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('equity', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='equity_snapshots', to='trading.tradingaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ts", models.DateTimeField()),
+                ("balance", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("equity", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="equity_snapshots",
+                        to="trading.tradingaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ts'],
+                "ordering": ["ts"],
             },
         ),
         migrations.CreateModel(
-            name='TradingRules',
+            name="TradingRules",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(blank=True, max_length=30)),
-                ('source_id', models.BigIntegerField(blank=True, null=True)),
-                ('max_leverage', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('allow_short', models.BooleanField(default=True)),
-                ('commission_rate', models.DecimalField(blank=True, decimal_places=6, max_digits=8, null=True)),
-                ('min_commission', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('max_position_share', models.DecimalField(blank=True, decimal_places=4, help_text='Largest share of equity one instrument may take, e.g. 0.5 for 50 %.', max_digits=5, null=True)),
-                ('trading_starts_at', models.DateTimeField(blank=True, null=True)),
-                ('trading_ends_at', models.DateTimeField(blank=True, null=True)),
-                ('allow_api_orders', models.BooleanField(default=True, help_text='Bots allowed.')),
-                ('allow_reset', models.BooleanField(default=True)),
-                ('allow_deposits', models.BooleanField(default=True)),
-                ('allowed_instruments', models.ManyToManyField(blank=True, related_name='+', to='market.instrument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=30)),
+                ("source_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "max_leverage",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                ("allow_short", models.BooleanField(default=True)),
+                (
+                    "commission_rate",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=8, null=True),
+                ),
+                (
+                    "min_commission",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                (
+                    "max_position_share",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Largest share of equity one instrument may take, e.g. 0.5 for 50 %.",
+                        max_digits=5,
+                        null=True,
+                    ),
+                ),
+                ("trading_starts_at", models.DateTimeField(blank=True, null=True)),
+                ("trading_ends_at", models.DateTimeField(blank=True, null=True)),
+                ("allow_api_orders", models.BooleanField(default=True, help_text="Bots allowed.")),
+                ("allow_reset", models.BooleanField(default=True)),
+                ("allow_deposits", models.BooleanField(default=True)),
+                (
+                    "allowed_instruments",
+                    models.ManyToManyField(blank=True, related_name="+", to="market.instrument"),
+                ),
             ],
             options={
-                'verbose_name': 'trading rule set',
+                "verbose_name": "trading rule set",
             },
         ),
         migrations.AddField(
-            model_name='tradingaccount',
-            name='rules',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='account', to='trading.tradingrules'),
+            model_name="tradingaccount",
+            name="rules",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="account",
+                to="trading.tradingrules",
+            ),
         ),
         migrations.CreateModel(
-            name='Position',
+            name="Position",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.DecimalField(decimal_places=10, default=Decimal('0'), max_digits=24)),
-                ('avg_price', models.DecimalField(decimal_places=10, default=Decimal('0'), max_digits=24)),
-                ('realized_pnl', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('stop_loss', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('take_profit', models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True)),
-                ('funding_paid_on', models.DateField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='market.instrument')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='positions', to='trading.tradingaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(decimal_places=10, default=Decimal("0"), max_digits=24),
+                ),
+                (
+                    "avg_price",
+                    models.DecimalField(decimal_places=10, default=Decimal("0"), max_digits=24),
+                ),
+                (
+                    "realized_pnl",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                (
+                    "stop_loss",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                (
+                    "take_profit",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=24, null=True),
+                ),
+                ("funding_paid_on", models.DateField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="market.instrument",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="positions",
+                        to="trading.tradingaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('closed_at__isnull', True), models.Q(('stop_loss__isnull', False), ('take_profit__isnull', False), _connector='OR')), fields=['instrument'], name='position_open_protect_idx'), models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['instrument'], name='position_open_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('closed_at__isnull', True)), fields=('account', 'instrument'), name='position_one_open_per_instrument')],
+                "ordering": ["-opened_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(
+                            ("closed_at__isnull", True),
+                            models.Q(
+                                ("stop_loss__isnull", False),
+                                ("take_profit__isnull", False),
+                                _connector="OR",
+                            ),
+                        ),
+                        fields=["instrument"],
+                        name="position_open_protect_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("closed_at__isnull", True)),
+                        fields=["instrument"],
+                        name="position_open_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("closed_at__isnull", True)),
+                        fields=("account", "instrument"),
+                        name="position_one_open_per_instrument",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'partially_filled']), ('type', 'limit')), fields=['instrument', 'side', 'limit_price'], name='order_open_limit_idx'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("status__in", ["new", "partially_filled"]), ("type", "limit")),
+                fields=["instrument", "side", "limit_price"],
+                name="order_open_limit_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'partially_filled']), ('triggered_at__isnull', True), ('type__in', ['stop', 'stop_limit', 'trailing_stop'])), fields=['instrument', 'side', 'stop_price'], name='order_open_stop_idx'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["new", "partially_filled"]),
+                    ("triggered_at__isnull", True),
+                    ("type__in", ["stop", "stop_limit", "trailing_stop"]),
+                ),
+                fields=["instrument", "side", "stop_price"],
+                name="order_open_stop_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'partially_filled']), models.Q(('type', 'market'), ('triggered_at__isnull', False), _connector='OR')), fields=['instrument'], name='order_open_working_idx'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["new", "partially_filled"]),
+                    models.Q(("type", "market"), ("triggered_at__isnull", False), _connector="OR"),
+                ),
+                fields=["instrument"],
+                name="order_open_working_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'status', '-created_at'], name='order_account_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["account", "status", "-created_at"], name="order_account_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_order_id__isnull', False)), fields=('account', 'client_order_id'), name='order_client_id_unique_per_account'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_order_id__isnull", False)),
+                fields=("account", "client_order_id"),
+                name="order_client_id_unique_per_account",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_quantity_positive'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="order_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('filled_quantity__gte', 0), ('filled_quantity__lte', models.F('quantity'))), name='order_filled_within_quantity'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("filled_quantity__gte", 0), ("filled_quantity__lte", models.F("quantity"))
+                ),
+                name="order_filled_within_quantity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='fill',
-            index=models.Index(fields=['account', '-created_at'], name='fill_account_idx'),
+            model_name="fill",
+            index=models.Index(fields=["account", "-created_at"], name="fill_account_idx"),
         ),
         migrations.AddConstraint(
-            model_name='equitysnapshot',
-            constraint=models.UniqueConstraint(fields=('account', 'ts'), name='equity_snapshot_unique'),
+            model_name="equitysnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("account", "ts"), name="equity_snapshot_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tradingaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('owner',), name='trading_account_one_default'),
+            model_name="tradingaccount",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("owner",),
+                name="trading_account_one_default",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tradingaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('max_leverage__gte', 1), ('max_leverage__lte', 100)), name='trading_account_leverage_range'),
+            model_name="tradingaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_leverage__gte", 1), ("max_leverage__lte", 100)),
+                name="trading_account_leverage_range",
+            ),
         ),
     ]

@@ -678,3 +678,41 @@ def test_list_endpoints_use_a_fixed_number_of_queries(
             response = api.get(path)
         assert response.status_code == 200
         assert len(response.json()["results"]) == rows, path
+
+
+def test_the_openapi_schema_documents_every_trading_endpoint(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    expected = {
+        "/api/accounts": {"get", "post"},
+        "/api/accounts/{account_id}": {"get", "patch", "delete"},
+        "/api/accounts/{account_id}/reset": {"post"},
+        "/api/accounts/{account_id}/orders": {"get", "post"},
+        "/api/accounts/{account_id}/orders/{order_id}": {"get", "delete"},
+        "/api/accounts/{account_id}/positions": {"get"},
+        "/api/accounts/{account_id}/positions/{symbol}": {"get", "patch"},
+        "/api/accounts/{account_id}/positions/close": {"post"},
+        "/api/accounts/{account_id}/fills": {"get"},
+        "/api/accounts/{account_id}/ledger": {"get"},
+        "/api/accounts/{account_id}/history": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) >= methods, path
+    place_order = paths["/api/accounts/{account_id}/orders"]["post"]
+    assert {"200", "201", "400", "404", "409", "422"} <= set(place_order["responses"])
+    schemas = response.json()["components"]["schemas"]
+    assert set(schemas["OrderInputRequest"]["properties"]) >= {
+        "symbol",
+        "side",
+        "type",
+        "quantity",
+        "limit_price",
+        "stop_price",
+        "trail_percent",
+        "trail_price",
+        "time_in_force",
+        "client_order_id",
+        "take_profit",
+        "stop_loss",
+    }

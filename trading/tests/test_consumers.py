@@ -4,7 +4,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
@@ -15,6 +15,9 @@ from config.asgi import application
 from trading.tests.factories import make_account, make_market
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# Database work runs through database_sync_to_async, which closes the worker thread's connection
+# afterwards (plain sync_to_async would leave it open and block dropping the test database).
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 EVENT_TYPES = {"order_update", "fill", "position_update", "balance_update"}
@@ -28,7 +31,7 @@ async def connect(path: str) -> WebsocketCommunicator:
 
 
 async def authenticate(communicator, user) -> None:
-    token = await sync_to_async(lambda: str(AccessToken.for_user(user)))()
+    token = await database_sync_to_async(lambda: str(AccessToken.for_user(user)))()
     await communicator.send_json_to({"type": "auth", "token": token})
 
 
@@ -49,8 +52,8 @@ def _place_market_order(user, account) -> dict:
 
 
 async def test_the_owner_gets_a_snapshot_then_every_event_of_an_api_order_in_sequence():
-    alice, account = await sync_to_async(_alice_with_account)()
-    await sync_to_async(make_market)("BTC-USD", bid="99.99", ask="100.01")
+    alice, account = await database_sync_to_async(_alice_with_account)()
+    await database_sync_to_async(make_market)("BTC-USD", bid="99.99", ask="100.01")
     communicator = await connect(f"/ws/accounts/{account.pk}/")
     await authenticate(communicator, alice)
     assert (await communicator.receive_json_from(timeout=5))["type"] == "authenticated"
@@ -69,7 +72,7 @@ async def test_the_owner_gets_a_snapshot_then_every_event_of_an_api_order_in_seq
         },
     }
 
-    order = await sync_to_async(_place_market_order)(alice, account)
+    order = await database_sync_to_async(_place_market_order)(alice, account)
 
     events = []
     while not events or events[-1]["type"] != "balance_update":
@@ -81,7 +84,7 @@ async def test_the_owner_gets_a_snapshot_then_every_event_of_an_api_order_in_seq
     assert order_updates[0]["id"] == order["id"]
     assert order_updates[-1]["status"] == "filled"
     (fill,) = [event for event in events if event["type"] == "fill"]
-    assert (fill["order_id"], fill["quantity"]) == (order["id"], "2")
+    assert (fill["order_id"], Decimal(fill["quantity"])) == (order["id"], Decimal("2"))
     (position,) = [event for event in events if event["type"] == "position_update"]
     assert position["symbol"] == "BTC-USD"
     assert Decimal(position["quantity"]) == Decimal("2")
@@ -102,8 +105,8 @@ async def test_the_owner_gets_a_snapshot_then_every_event_of_an_api_order_in_seq
 
 
 async def test_bobs_socket_on_alices_account_is_closed_with_4404():
-    _, account = await sync_to_async(_alice_with_account)()
-    bob = await sync_to_async(UserFactory)(email="bob@example.com")
+    _, account = await database_sync_to_async(_alice_with_account)()
+    bob = await database_sync_to_async(UserFactory)(email="bob@example.com")
     communicator = await connect(f"/ws/accounts/{account.pk}/")
     await authenticate(communicator, bob)
     error = await communicator.receive_json_from(timeout=5)
@@ -113,15 +116,15 @@ async def test_bobs_socket_on_alices_account_is_closed_with_4404():
 
 
 async def test_bob_receives_nothing_of_alices_events():
-    alice, account = await sync_to_async(_alice_with_account)()
-    await sync_to_async(make_market)("BTC-USD", bid="99.99", ask="100.01")
-    bob = await sync_to_async(UserFactory)(email="bob@example.com")
-    bob_account = await sync_to_async(make_account)(bob)
+    alice, account = await database_sync_to_async(_alice_with_account)()
+    await database_sync_to_async(make_market)("BTC-USD", bid="99.99", ask="100.01")
+    bob = await database_sync_to_async(UserFactory)(email="bob@example.com")
+    bob_account = await database_sync_to_async(make_account)(bob)
     communicator = await connect(f"/ws/accounts/{bob_account.pk}/")
     await authenticate(communicator, bob)
     await communicator.receive_json_from(timeout=5)  # authenticated
     assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
-    await sync_to_async(_place_market_order)(alice, account)
+    await database_sync_to_async(_place_market_order)(alice, account)
     await asyncio.sleep(0.3)
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
@@ -129,7 +132,7 @@ async def test_bob_receives_nothing_of_alices_events():
 
 @pytest.mark.parametrize("account_part", ["abc", "999999", "-1", "1.5"])
 async def test_an_unknown_or_malformed_account_is_closed_with_4404(account_part):
-    alice, _ = await sync_to_async(_alice_with_account)()
+    alice, _ = await database_sync_to_async(_alice_with_account)()
     communicator = await connect(f"/ws/accounts/{account_part}/")
     await authenticate(communicator, alice)
     assert (await communicator.receive_json_from(timeout=5))["code"] == "not_found"
@@ -138,9 +141,9 @@ async def test_an_unknown_or_malformed_account_is_closed_with_4404(account_part)
 
 
 async def test_a_session_cookie_authenticates_the_account_socket():
-    alice, account = await sync_to_async(_alice_with_account)()
+    alice, account = await database_sync_to_async(_alice_with_account)()
     client = Client()
-    await sync_to_async(client.force_login)(alice)
+    await database_sync_to_async(client.force_login)(alice)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(
         application, f"/ws/accounts/{account.pk}/", headers=[ORIGIN, (b"cookie", cookie)]
@@ -153,7 +156,7 @@ async def test_a_session_cookie_authenticates_the_account_socket():
 
 
 async def test_an_unauthenticated_socket_gets_nothing_and_is_closed():
-    _, account = await sync_to_async(_alice_with_account)()
+    _, account = await database_sync_to_async(_alice_with_account)()
     communicator = await connect(f"/ws/accounts/{account.pk}/")
     await communicator.send_json_to({"type": "subscribe"})
     assert (await communicator.receive_json_from(timeout=5))["code"] == "auth_required"

@@ -65,25 +65,30 @@ def test_a_trailing_stop_trails_by_percent_or_by_price():
 
 
 def test_brackets_and_time_in_force_pass_through():
-    form = ticket(type="limit", limit_price="90", take_profit="120", stop_loss="80",
-                  time_in_force="ioc")
+    form = ticket(
+        type="limit", limit_price="90", take_profit="120", stop_loss="80", time_in_force="ioc"
+    )
     assert form.is_valid(), form.errors
     request = form.to_request("X")
     assert (request.take_profit, request.stop_loss, request.time_in_force) == (
-        Decimal("120"), Decimal("80"), "ioc"
+        Decimal("120"),
+        Decimal("80"),
+        "ioc",
     )
 
 
-@pytest.mark.parametrize("quantity", ["0", "-1", "NaN", "Infinity", "abc", "", "1e400",
-                                      "0.00000000001"])
+@pytest.mark.parametrize(
+    "quantity", ["0", "-1", "NaN", "Infinity", "abc", "", "1e400", "0.00000000001"]
+)
 def test_bad_quantities_are_refused(quantity):
     form = ticket(quantity=quantity)
     assert not form.is_valid()
     assert "quantity" in form.errors
 
 
-@pytest.mark.parametrize(("field", "value"), [("side", "hold"), ("type", "iceberg"),
-                                              ("time_in_force", "forever")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("side", "hold"), ("type", "iceberg"), ("time_in_force", "forever")]
+)
 def test_unknown_choices_are_refused(field, value):
     form = ticket(**{field: value})
     assert not form.is_valid()
@@ -104,8 +109,10 @@ def test_errors_mark_the_field_invalid_for_assistive_technology():
     assert 'aria-describedby="id_quantity_error"' in widget
 
 
-@pytest.mark.parametrize(("percent", "valid"), [("100", True), ("12.5", True), ("0", False),
-                                                ("101", False), ("-5", False)])
+@pytest.mark.parametrize(
+    ("percent", "valid"),
+    [("100", True), ("12.5", True), ("0", False), ("101", False), ("-5", False)],
+)
 def test_the_close_share_is_above_zero_and_at_most_100(percent, valid):
     assert ClosePositionForm({"percent": percent}).is_valid() is valid
 
@@ -129,9 +136,19 @@ def test_account_creation_checks_the_leverage_cap_and_the_cents(settings):
 
 
 def test_order_filters():
-    form = OrderFilterForm({"status": "open", "symbol": " btc-usd ", "side": "sell", "type": "limit"})
-    assert form.filters() == {"status": "open", "symbol": "btc-usd", "side": "sell",
-                              "order_type": OrderType.LIMIT}
+    form = OrderFilterForm(
+        {"status": "open", "symbol": " btc-usd ", "side": "sell", "type": "limit"}
+    )
+    assert form.filters() == {
+        "status": "open",
+        "symbol": "btc-usd",
+        "side": "sell",
+        "order_type": OrderType.LIMIT,
+    }
     assert OrderFilterForm({"status": "sideways"}).filters() == {}
-    assert OrderFilterForm({}).filters() == {"status": "", "symbol": "", "side": "",
-                                             "order_type": ""}
+    assert OrderFilterForm({}).filters() == {
+        "status": "",
+        "symbol": "",
+        "side": "",
+        "order_type": "",
+    }

@@ -244,8 +244,9 @@ def test_every_order_type_with_htmx(alice_client, btc, account, order_type, fiel
 def test_a_bracket_order_and_the_time_in_force_reach_the_order(alice_client, btc, account):
     alice_client.post(
         "/trade/BTC-USD/order",
-        ticket(type="limit", limit_price="95", time_in_force="day", take_profit="120",
-               stop_loss="80"),
+        ticket(
+            type="limit", limit_price="95", time_in_force="day", take_profit="120", stop_loss="80"
+        ),
         **HTMX,
     )
     order = Order.objects.get(account=account, parent__isnull=True)
@@ -304,8 +305,13 @@ def test_a_malformed_ticket_is_a_400_with_field_errors(alice_client, btc, accoun
 def test_the_estimate_shows_cost_commission_and_margin(alice_client, btc, account):
     response = alice_client.get(
         "/trade/BTC-USD/estimate",
-        {"side": "buy", "type": "limit", "quantity": "10", "limit_price": "100",
-         "time_in_force": "gtc"},
+        {
+            "side": "buy",
+            "type": "limit",
+            "quantity": "10",
+            "limit_price": "100",
+            "time_in_force": "gtc",
+        },
         **HTMX,
     )
     page = html(response)
@@ -513,8 +519,13 @@ def test_the_dashboard_watchlist_has_live_prices_and_a_sparkline(alice_client, a
     now = timezone.now().replace(second=0, microsecond=0)
     for i, close in enumerate(["100", "101", "99.5", "102"]):
         Candle.objects.create(
-            instrument=btc, timeframe=Timeframe.M1, ts=now - timezone.timedelta(minutes=4 - i),
-            open=Decimal(close), high=Decimal(close), low=Decimal(close), close=Decimal(close),
+            instrument=btc,
+            timeframe=Timeframe.M1,
+            ts=now - timezone.timedelta(minutes=4 - i),
+            open=Decimal(close),
+            high=Decimal(close),
+            low=Decimal(close),
+            close=Decimal(close),
         )
     page = html(alice_client.get("/"))
     assert 'data-tick-symbol="BTC-USD"' in page and 'data-tick-field="last"' in page
@@ -533,12 +544,16 @@ def my_panel(request):
     return "trading/_dashboard_panel_example.html", {"text": f"Panel for {request.user}"}
 
 
-def test_other_apps_add_dashboard_panels_through_settings(alice_client, btc, account, settings, tmp_path):
+def test_other_apps_add_dashboard_panels_through_settings(
+    alice_client, btc, account, settings, tmp_path
+):
     (tmp_path / "trading").mkdir()
     (tmp_path / "trading" / "_dashboard_panel_example.html").write_text(
         '<section class="panel-example">{{ text }}</section>'
     )
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
     settings.DASHBOARD_PANELS = ["trading.tests.test_views.my_panel"]
     page = html(alice_client.get("/"))
     assert '<section class="panel-example">Panel for alice@example.com</section>' in page
