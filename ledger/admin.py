@@ -101,10 +101,11 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": "Post an operator adjustment",
             "opts": self.model._meta,
-            "accounts": accounts,
+            "objects": accounts,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action_name": "post_adjustment",
+            "submit_label": "Post adjustment",
         }
         return TemplateResponse(request, "admin/ledger/ledgeraccount/post_adjustment.html", context)
 

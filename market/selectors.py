@@ -6,9 +6,18 @@ page/API helpers add their own read functions below them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from market.models import TIMEFRAME_SECONDS, Candle, Instrument, Quote
+from django.db.models import Q, QuerySet
+
+from market.formatting import plain, price_text
+from market.models import TIMEFRAME_SECONDS, Candle, Instrument, Quote, Watchlist
+from market.realtime import tick_frame
 
 CANDLES_DEFAULT_LIMIT = 500
 CANDLES_MAX_LIMIT = 1000
@@ -52,19 +61,6 @@ def quote_for_symbol(symbol: str) -> Quote | None:
 
 # === Market surface (pages, API, sockets): instrument list and search, sessions, movers,
 # watchlists, tick snapshots. Owned by the market pages/API part of issue 3. ===============
-
-from collections.abc import Iterable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, timedelta  # noqa: E402
-from datetime import time as time_of_day  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from django.db.models import Q, QuerySet  # noqa: E402
-
-from market.formatting import plain, price_text  # noqa: E402
-from market.models import Watchlist  # noqa: E402
-from market.realtime import tick_frame  # noqa: E402
 
 
 def _quote_or_none(instrument: Instrument) -> Quote | None:

@@ -218,9 +218,11 @@ class ParticipantAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Disqualify participants",
             "opts": self.model._meta,
-            "participants": participants,
+            "objects": participants,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action_name": "disqualify",
+            "submit_label": "Disqualify",
         }
         return TemplateResponse(request, "admin/tournaments/disqualify.html", context)
 

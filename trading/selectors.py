@@ -1,15 +1,18 @@
 """Reads shared by pages, API, services and tasks."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from config.money import ZERO, quantize_cash
-from market.models import Quote
+from ledger.selectors import postings_for_account
+from market.models import Candle, Instrument, Quote, Timeframe
+from market.selectors import watchlist_for
 from trading import pricing
-from trading.models import OPEN_STATUSES, Order, Position, TradingAccount
+from trading.models import OPEN_STATUSES, EquitySnapshot, Fill, Order, Position, TradingAccount
 
 
 def account_get_for_user(*, user, account_id) -> TradingAccount:
@@ -174,12 +177,6 @@ def order_get_for_account(account: TradingAccount, order_id) -> Order:
 # (reference price, opening quantity, margin, commission, reserved margin) with trading.pricing,
 # so the ticket shows what the check will ask for; the service remains the authority.
 
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-from ledger.selectors import postings_for_account  # noqa: E402
-from market.models import Candle, Instrument, Timeframe  # noqa: E402
-from market.selectors import watchlist_for  # noqa: E402
-from trading.models import EquitySnapshot, Fill  # noqa: E402
 
 SPARKLINE_WINDOW = timedelta(hours=1)
 

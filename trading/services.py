@@ -40,8 +40,10 @@ from trading.models import (
 from trading.realtime import AccountEvents
 from trading.selectors import (
     account_state,
+    commission_terms,
     effective_leverage,
     open_positions,
+    reserved_margin,
 )
 
 DEFAULT_ACCOUNT_NAME = "Main"
@@ -435,35 +437,6 @@ def _open_position(account: TradingAccount, instrument: Instrument) -> Position 
     ).first()
 
 
-def _reserved_margin(account: TradingAccount) -> Decimal:
-    """Margin held for resting orders that would add exposure."""
-    reserved = ZERO
-    orders = Order.objects.filter(
-        account=account, status__in=OPEN_STATUSES, reduce_only=False
-    ).select_related("instrument", "instrument__quote")
-    for order in orders:
-        quote = getattr(order.instrument, "quote", None)
-        price = order.limit_price or order.stop_price or (quote.ask if quote else None)
-        if price is None:
-            continue
-        reserved += pricing.margin_for(
-            quantity=order.remaining_quantity,
-            price=price,
-            leverage=effective_leverage(account, order.instrument),
-        )
-    return reserved
-
-
-def _commission_terms(account: TradingAccount, instrument: Instrument) -> tuple[Decimal, Decimal]:
-    rules = account.rules
-    rate = rules.commission_rate if rules and rules.commission_rate is not None else None
-    minimum = rules.min_commission if rules and rules.min_commission is not None else None
-    return (
-        instrument.commission_rate if rate is None else rate,
-        instrument.min_commission if minimum is None else minimum,
-    )
-
-
 def _roll_day(account: TradingAccount, equity: Decimal, now) -> None:
     today = now.astimezone(UTC).date()
     if account.day_start_date != today:
@@ -507,10 +480,10 @@ def _check_risk(
             f"Today's loss has reached this account's limit of {account.max_daily_loss}.",
         )
     leverage = effective_leverage(account, instrument)
-    rate, minimum = _commission_terms(account, instrument)
+    rate, minimum = commission_terms(account, instrument)
     added = pricing.margin_for(quantity=opening, price=reference, leverage=leverage)
     fee = pricing.commission_for(notional=request.quantity * reference, rate=rate, minimum=minimum)
-    available = state.free_margin - _reserved_margin(account)
+    available = state.free_margin - reserved_margin(account)
     if added + fee > available:
         raise TradingError(
             "insufficient_buying_power",
@@ -727,7 +700,7 @@ def execute_order(
             if order.side == Side.BUY
             else max(price, order.limit_price)
         )
-    rate, minimum = _commission_terms(account, instrument)
+    rate, minimum = commission_terms(account, instrument)
     commission = pricing.commission_for(notional=quantity * price, rate=rate, minimum=minimum)
 
     if not is_liquidation and not order.reduce_only:
