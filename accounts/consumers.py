@@ -143,7 +143,8 @@ class AuthenticatedJsonConsumer(JsonSocketConsumer):
         await self.on_authenticated()
 
     def groups_for(self, user) -> list[str] | None:
-        raise NotImplementedError
+        """Subclasses name their stream's groups; a socket without one has nothing to join."""
+        return None
 
     async def on_authenticated(self) -> None:
         """Hook for subclasses, e.g. to send a snapshot."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 SQL_VENDOR = {
@@ -172,7 +173,7 @@ def _vendor() -> dict[str, str]:
     try:
         return SQL_VENDOR[connection.vendor]
     except KeyError:
-        raise NotImplementedError(
+        raise ImproperlyConfigured(
             f"standings need PostgreSQL or SQLite, not {connection.vendor}"
         ) from None
 

@@ -212,8 +212,17 @@ def reserved_margin(account: TradingAccount) -> Decimal:
     return reserved
 
 
-def _estimate_reference(request, instrument: Instrument, quote: Quote) -> Decimal:
+def reference_price(request, quote: Quote) -> Decimal:
+    """The price an order is risk-checked at: the worse of its own price and the market."""
     buy = request.side == "buy"
+    market = quote.ask if buy else quote.bid
+    own = request.limit_price or request.stop_price
+    if own is None:
+        return market
+    return max(own, market) if buy else own
+
+
+def _estimate_reference(request, instrument: Instrument, quote: Quote) -> Decimal:
     if request.type == "market":
         liquidity = instrument.liquidity
         return pricing.fill_price(
@@ -224,11 +233,7 @@ def _estimate_reference(request, instrument: Instrument, quote: Quote) -> Decima
             liquidity=liquidity,
             tick=instrument.tick_size,
         )
-    market = quote.ask if buy else quote.bid
-    own = request.limit_price or request.stop_price
-    if own is None:
-        return market
-    return max(own, market) if buy else own
+    return reference_price(request, quote)
 
 
 def order_estimate(account: TradingAccount, request) -> dict:
@@ -313,6 +318,30 @@ def recent_fills(account: TradingAccount, *, limit: int = 10) -> list[Fill]:
         .select_related("instrument")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def closed_positions(account: TradingAccount) -> QuerySet[Position]:
+    return (
+        Position.objects.filter(account=account, closed_at__isnull=False)
+        .select_related("instrument", "instrument__quote")
+        .order_by("-closed_at", "-id")
+    )
+
+
+def equity_points(
+    account: TradingAccount, *, since: datetime | None, now: datetime, max_points: int
+):
+    """Equity snapshots from SINCE (None: all) to NOW, oldest first, thinned to at most
+    MAX_POINTS, then the current equity as the last point: [{ts, equity, balance}]."""
+    snapshots = EquitySnapshot.objects.filter(account=account, ts__lte=now)
+    if since is not None:
+        snapshots = snapshots.filter(ts__gte=since)
+    rows = list(snapshots.order_by("ts").values("ts", "equity", "balance"))
+    if len(rows) > max_points:
+        rows = rows[:: -(-len(rows) // max_points)]  # every k-th row, k = ceil(n / max)
+    state = account_state(account)
+    rows.append({"ts": now, "equity": state.equity, "balance": state.balance})
+    return rows
 
 
 def fills_for_account(account: TradingAccount) -> QuerySet[Fill]:

@@ -43,6 +43,7 @@ from trading.selectors import (
     commission_terms,
     effective_leverage,
     open_positions,
+    reference_price,
     reserved_margin,
 )
 
@@ -403,15 +404,6 @@ def _check_grid(request: OrderRequest, instrument: Instrument) -> None:
             )
 
 
-def _reference_price(request: OrderRequest, quote: Quote) -> Decimal:
-    """The price an order is risk-checked at: the worse of its own price and the market."""
-    market = quote.ask if request.side == Side.BUY else quote.bid
-    own = request.limit_price or request.stop_price
-    if own is None:
-        return market
-    return max(own, market) if request.side == Side.BUY else own
-
-
 def _check_bracket(request: OrderRequest, reference: Decimal) -> None:
     tp, sl = request.take_profit, request.stop_loss
     if tp is None and sl is None:
@@ -563,7 +555,7 @@ def order_place(
         raise TradingError("market_closed", "IOC and FOK orders need an open market.")
     if request.trail_percent is not None and not (0 < request.trail_percent <= 50):
         raise TradingError("invalid_trail", "trail_percent must be above 0 and at most 50.")
-    reference = _reference_price(request, quote)
+    reference = reference_price(request, quote)
     _check_bracket(request, reference)
     _check_risk(account, instrument, request, reference, now)
 

@@ -40,8 +40,6 @@ from trading.api.serializers import (
     paginated,
 )
 from trading.models import (
-    EquitySnapshot,
-    Fill,
     OrderSource,
     Position,
     TradingAccount,
@@ -316,11 +314,7 @@ def position_list(request: Request, account_id: int) -> Response:
     if query["is_open"]:
         positions = selectors.open_positions(account)
     else:
-        positions = (
-            Position.objects.filter(account=account, closed_at__isnull=False)
-            .select_related("instrument", "instrument__quote")
-            .order_by("-closed_at", "-id")
-        )
+        positions = selectors.closed_positions(account)
     return _page(
         request,
         positions,
@@ -397,12 +391,7 @@ def position_close(request: Request, account_id: int) -> Response:
 @api_view(["GET"])
 def fill_list(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
-    fills = (
-        Fill.objects.filter(account=account)
-        .select_related("instrument")
-        .order_by("-created_at", "-id")
-    )
-    return _page(request, fills, FillOutput)
+    return _page(request, selectors.fills_for_account(account), FillOutput)
 
 
 @extend_schema(
@@ -432,13 +421,6 @@ def account_history(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
     period = _validated(HistoryQuery, request.query_params)["period"]
     now = timezone.now()
-    snapshots = EquitySnapshot.objects.filter(account=account, ts__lte=now)
-    if period in HISTORY_WINDOWS:
-        snapshots = snapshots.filter(ts__gte=now - HISTORY_WINDOWS[period])
-    rows = list(snapshots.order_by("ts").values("ts", "equity", "balance"))
-    if len(rows) > HISTORY_MAX_POINTS:
-        step = -(-len(rows) // HISTORY_MAX_POINTS)  # ceiling division
-        rows = rows[::step]
-    state = selectors.account_state(account)
-    rows.append({"ts": now, "equity": state.equity, "balance": state.balance})
+    since = now - HISTORY_WINDOWS[period] if period in HISTORY_WINDOWS else None
+    rows = selectors.equity_points(account, since=since, now=now, max_points=HISTORY_MAX_POINTS)
     return Response(HistoryOutput({"period": period, "points": rows}).data)
