@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real processes (daphne, a Celery worker, Celery beat) against the
 real PostgreSQL and Redis, talked to over HTTP and WebSocket.
 
-The stack gets its own database (pt_e2e) and Redis database (15), rebuilt for each session.
+The stack gets its own database (pt_e2e) and Redis database (15), rebuilt for each session;
+E2E_DATABASE and E2E_REDIS_URL choose others.
 """
 
 import os
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-E2E_DB = "pt_e2e"
-E2E_REDIS = "redis://127.0.0.1:6379/15"
+# Overridable so two people (or agents) on one machine can run the suite at once.
+E2E_DB = os.environ.get("E2E_DATABASE", "pt_e2e")
+E2E_REDIS = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/15")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -53,7 +55,7 @@ class LiveStack:
     def logs(self) -> str:
         parts = []
         for name in self.processes:
-            path = ARTIFACTS / f"e2e-{name}.log"
+            path = ARTIFACTS / f"e2e-{E2E_DB}-{name}.log"
             if path.exists():
                 parts.append(f"--- {name} ---\n" + path.read_text()[-4000:])
         return "\n".join(parts)
@@ -113,11 +115,11 @@ def live_stack():
         "worker": [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,ticks",
                    "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"],
         "beat": [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
-                 "--schedule", str(ARTIFACTS / "e2e-celerybeat-schedule")],
+                 "--schedule", str(ARTIFACTS / f"e2e-celerybeat-schedule-{E2E_DB}")],
     }  # fmt: skip
     try:
         for name, command in commands.items():
-            log = open(ARTIFACTS / f"e2e-{name}.log", "w")  # noqa: SIM115
+            log = open(ARTIFACTS / f"e2e-{E2E_DB}-{name}.log", "w")  # noqa: SIM115
             stack.processes[name] = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
