@@ -3,7 +3,7 @@ from django.urls import NoReverseMatch, reverse
 # (label, url name): the main navigation. Items whose page is not installed are left out.
 NAVIGATION = [
     ("Markets", "market:list"),
-    ("Trade", "trading:trade_default"),
+    ("Trade", "market:trade_default"),
     ("Portfolio", "trading:portfolio"),
     ("Orders", "trading:orders"),
     ("Tournaments", "tournaments:list"),

@@ -29,21 +29,19 @@ def _encode(frame: dict) -> str:
     return json.dumps({**frame, "snapshot": True}, separators=(",", ":"))
 
 
-class MarketConsumer(JsonSocketConsumer):
-    """`/ws/market/`: ticks of the symbols this socket subscribed to."""
+class TickSubscriptions:
+    """The subscribe/unsubscribe protocol, for any socket that carries ticks: `/ws/market/`,
+    and the account socket, so a trading page needs one socket for its ticks and its events.
+    Mixed into a JsonSocketConsumer; call `leave_tick_groups` on disconnect."""
 
-    async def connect(self):
-        self.symbols: set[str] = set()
-        await self.accept()
+    tick_symbols: set[str]
 
-    async def disconnect(self, code):
-        for symbol in self.symbols:
-            await self.channel_layer.group_discard(tick_group(symbol), self.channel_name)
-
-    async def handle_message(self, message_type: str, content: dict) -> None:
+    async def handle_tick_subscription(self, message_type: str, content: dict) -> bool:
+        """Handle a subscribe/unsubscribe message; False when the message is something else."""
         if message_type not in ("subscribe", "unsubscribe"):
-            await super().handle_message(message_type, content)
-            return
+            return False
+        if not hasattr(self, "tick_symbols"):
+            self.tick_symbols = set()
         symbols = self._parse_symbols(content.get("symbols"))
         if symbols is None:
             await self.send_error(
@@ -51,11 +49,15 @@ class MarketConsumer(JsonSocketConsumer):
                 f'"symbols" must be a non-empty list of at most {MAX_SYMBOLS_PER_MESSAGE} '
                 "symbol strings.",
             )
-            return
-        if message_type == "subscribe":
+        elif message_type == "subscribe":
             await self._subscribe(symbols)
         else:
             await self._unsubscribe(symbols)
+        return True
+
+    async def leave_tick_groups(self) -> None:
+        for symbol in getattr(self, "tick_symbols", ()):
+            await self.channel_layer.group_discard(tick_group(symbol), self.channel_name)
 
     @staticmethod
     def _parse_symbols(raw) -> list[str] | None:
@@ -66,8 +68,8 @@ class MarketConsumer(JsonSocketConsumer):
         return list(dict.fromkeys(item.strip().upper() for item in raw))
 
     async def _subscribe(self, symbols: list[str]) -> None:
-        new = [s for s in symbols if s not in self.symbols]
-        if len(self.symbols) + len(new) > MAX_SYMBOLS_PER_SOCKET:
+        new = [s for s in symbols if s not in self.tick_symbols]
+        if len(self.tick_symbols) + len(new) > MAX_SYMBOLS_PER_SOCKET:
             await self.send_error(
                 "too_many_symbols",
                 f"A socket follows at most {MAX_SYMBOLS_PER_SOCKET} symbols; "
@@ -84,18 +86,33 @@ class MarketConsumer(JsonSocketConsumer):
         added = [s for s in new if s in snapshots]
         for symbol in added:
             await self.channel_layer.group_add(tick_group(symbol), self.channel_name)
-            self.symbols.add(symbol)
-        await self.send_json({"type": "subscribed", "symbols": sorted(self.symbols)})
+            self.tick_symbols.add(symbol)
+        await self.send_json({"type": "subscribed", "symbols": sorted(self.tick_symbols)})
         for symbol in added:
             if snapshots[symbol] is not None:
                 await self.send(text_data=_encode(snapshots[symbol]))
 
     async def _unsubscribe(self, symbols: list[str]) -> None:
         for symbol in symbols:
-            if symbol in self.symbols:
+            if symbol in self.tick_symbols:
                 await self.channel_layer.group_discard(tick_group(symbol), self.channel_name)
-                self.symbols.discard(symbol)
-        await self.send_json({"type": "unsubscribed", "symbols": sorted(self.symbols)})
+                self.tick_symbols.discard(symbol)
+        await self.send_json({"type": "unsubscribed", "symbols": sorted(self.tick_symbols)})
+
+
+class MarketConsumer(TickSubscriptions, JsonSocketConsumer):
+    """`/ws/market/`: ticks of the symbols this socket subscribed to."""
+
+    async def connect(self):
+        self.tick_symbols = set()
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.leave_tick_groups()
+
+    async def handle_message(self, message_type: str, content: dict) -> None:
+        if not await self.handle_tick_subscription(message_type, content):
+            await super().handle_message(message_type, content)
 
 
 class InstrumentTicksConsumer(JsonSocketConsumer):

@@ -13,7 +13,7 @@ from datetime import time as time_of_day
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from market.formatting import plain, price_text
 from market.models import TIMEFRAME_SECONDS, Candle, Instrument, Quote, Watchlist
@@ -86,6 +86,37 @@ def instruments_list(
 def instrument_by_symbol(symbol: str) -> Instrument | None:
     """One instrument with its quote; symbols are matched case-insensitively."""
     return Instrument.objects.select_related("quote").filter(symbol=symbol.upper()).first()
+
+
+def symbol_search(term: str, *, limit: int = 8) -> list[Instrument]:
+    """Instruments for the trade page's symbol switcher, best first: the exact symbol, then
+    symbols starting with TERM, then any symbol or name containing it."""
+    term = term.strip()
+    if not term:
+        return []
+    matches = (
+        Instrument.objects.select_related("quote")
+        .filter(Q(symbol__icontains=term) | Q(name__icontains=term))
+        .annotate(
+            rank=Case(
+                When(symbol__iexact=term, then=Value(0)),
+                When(symbol__istartswith=term, then=Value(1)),
+                When(name__istartswith=term, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("rank", "symbol")
+    )
+    return list(matches[:limit])
+
+
+def find_symbol(term: str) -> str | None:
+    """The symbol TERM names: an exact symbol, or the only instrument matching it."""
+    matches = symbol_search(term, limit=2)
+    if matches and (matches[0].symbol == term.strip().upper() or len(matches) == 1):
+        return matches[0].symbol
+    return None
 
 
 def default_trade_symbol() -> str | None:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from config.api import DomainError
@@ -83,11 +83,36 @@ def unwatch(request: HttpRequest, symbol: str) -> HttpResponse:
 
 
 @require_GET
+def symbol_search(request: HttpRequest) -> HttpResponse:
+    """The trade page's symbol switcher: up to eight matches as links (an htmx fragment)."""
+    keep = request.GET.copy()
+    term = keep.pop("q", [""])[-1][:50]
+    context = {
+        "term": term.strip(),
+        "matches": selectors.symbol_search(term),
+        "keep": keep.urlencode(),  # e.g. the trading account shown
+    }
+    return TemplateResponse(request, "market/_symbol_results.html", context)
+
+
+@require_GET
 def trade_default(request: HttpRequest) -> HttpResponse:
-    symbol = selectors.default_trade_symbol()
-    if symbol is None:
-        return redirect("market:list")
-    return redirect("market:instrument", symbol=symbol)
+    """/trade/ opens the default symbol; /trade/?q=<term> (the switcher without script)
+    opens the instrument TERM names, or the markets list searched for it. Other parameters
+    (account, timeframe) are kept."""
+    params = request.GET.copy()
+    term = params.pop("q", [""])[-1].strip()[:50]
+    if term:
+        symbol = selectors.find_symbol(term)
+        if symbol is None:
+            messages.info(request, f"No single instrument matches “{term}”: pick one below.")
+            return redirect(f"{reverse('market:list')}?{urlencode({'q': term})}")
+    else:
+        symbol = selectors.default_trade_symbol()
+        if symbol is None:
+            return redirect("market:list")
+    url = reverse("market:instrument", args=[symbol])
+    return redirect(f"{url}?{params.urlencode()}" if params else url)
 
 
 @require_GET

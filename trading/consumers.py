@@ -1,16 +1,18 @@
 """`/ws/accounts/{id}/`: the owner's stream of order_update, fill, position_update and
 balance_update events (published by trading.services after commit, each with a per-account
-`seq`). Read only: it authenticates, joins the account's group and relays."""
+`seq`). It authenticates, joins the account's group and relays; like `/ws/market/` it also
+takes subscribe/unsubscribe messages for ticks, so a trading page needs one socket."""
 
 from channels.db import database_sync_to_async
 from django.http import Http404
 
 from accounts.consumers import CLOSE_NOT_FOUND, AuthenticatedJsonConsumer
+from market.consumers import TickSubscriptions
 from trading.realtime import account_group
 from trading.selectors import account_get_for_user, account_state
 
 
-class AccountConsumer(AuthenticatedJsonConsumer):
+class AccountConsumer(TickSubscriptions, AuthenticatedJsonConsumer):
     """Closed with 4404 when the account does not exist or is not the user's.
 
     After authenticating, the client gets `{"type": "snapshot", "seq": N, "account": {...}}`:
@@ -19,6 +21,14 @@ class AccountConsumer(AuthenticatedJsonConsumer):
     """
 
     account_id: int | None = None
+
+    async def disconnect(self, code):
+        await super().disconnect(code)
+        await self.leave_tick_groups()
+
+    async def handle_authenticated_message(self, message_type: str, content: dict) -> None:
+        if not await self.handle_tick_subscription(message_type, content):
+            await super().handle_authenticated_message(message_type, content)
 
     def groups_for(self, user) -> list[str] | None:
         try:

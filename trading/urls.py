@@ -4,10 +4,9 @@ from trading import views
 
 app_name = "trading"
 
-# Included at the site root before market.urls: the trading app owns /trade/ (the market
-# app's chart page is extended by trading/trade.html).
+# Included at the site root before market.urls: the trading app owns /trade/<symbol>/ (the
+# market app's chart page is extended by trading/trade.html); /trade/ is the market app's.
 urlpatterns = [
-    path("trade/", views.trade_default, name="trade_default"),
     path("trade/<str:symbol>/", views.trade, name="trade"),
     path("trade/<str:symbol>/order", views.order_place, name="order_place"),
     path("trade/<str:symbol>/estimate", views.order_estimate, name="order_estimate"),

@@ -136,16 +136,6 @@ def _confirm(request, *, title, message, action, button, fields, cancel_url, dan
 # --- trade page ---------------------------------------------------------------------------------
 
 
-@require_GET
-def trade_default(request: HttpRequest) -> HttpResponse:
-    symbol = market_selectors.default_trade_symbol()
-    if symbol is None:
-        return redirect("market:list")
-    url = reverse("trading:trade", args=[symbol])
-    account = request.GET.get("account")
-    return redirect(f"{url}?account={account}" if account and account.isdigit() else url)
-
-
 def _instrument(symbol: str):
     instrument = market_selectors.instrument_by_symbol(symbol)
     if instrument is None:

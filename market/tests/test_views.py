@@ -155,7 +155,7 @@ def test_the_trade_page_has_the_chart_the_quote_and_the_ticket_slot(client, univ
     html = response.content.decode()
     assert "lightweight-charts.standalone.production.js" in html
     assert 'data-candles-url="/api/market/BTC-USD/candles"' in html
-    assert 'data-stream-path="/ws/market/BTC-USD/"' in html
+    assert "data-chart" in html and 'data-symbol="BTC-USD"' in html
     assert 'data-tick-size="0.01"' in html
     assert "43125.50" in html
     assert "data-ticket-slot" in html
@@ -199,6 +199,46 @@ def test_trade_without_a_symbol_opens_btc(client, universe):
 
 def test_trade_without_any_instrument_goes_to_the_markets(client):
     assert client.get("/trade/")["Location"] == "/markets/"
+
+
+def test_the_symbol_switcher_lists_matches_best_first_as_links_to_their_pages(client, universe):
+    html = client.get("/markets/search", {"q": "us"}).content.decode()
+    # EURUSD's symbol contains "us"; BTC-USD's too; AAPL matches neither symbol nor name.
+    assert html.index("EURUSD") < html.index("</ul>")
+    assert 'href="/trade/BTC-USD/"' in html and 'href="/trade/EURUSD/"' in html
+    assert "AAPL" not in html
+    assert "1.08410" in html  # the last price on the instrument's tick
+    ranked = client.get("/markets/search", {"q": "e"}).content.decode()
+    # A symbol starting with the text comes before a name merely containing it.
+    assert ranked.index("/trade/EURUSD/") < ranked.index("/trade/AAPL/")
+
+
+def test_the_symbol_switcher_says_when_nothing_matches_and_keeps_other_parameters(client, universe):
+    assert "No instrument matches “zzz”" in client.get("/markets/search?q=zzz").content.decode()
+    html = client.get("/markets/search", {"q": "btc", "account": "7"}).content.decode()
+    assert 'href="/trade/BTC-USD/?account=7"' in html
+    assert client.get("/markets/search?q=").content.decode().strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("term", "location"),
+    [
+        ("btc-usd", "/trade/BTC-USD/"),  # the exact symbol, any case
+        ("apple", "/trade/AAPL/"),  # the only match, by name
+        ("  AAPL ", "/trade/AAPL/"),
+        ("us", "/markets/?q=us"),  # several matches: pick one on the markets page
+        ("zzz", "/markets/?q=zzz"),
+    ],
+)
+def test_the_switcher_without_script_opens_what_the_text_names(client, universe, term, location):
+    response = client.get("/trade/", {"q": term})
+    assert response.status_code == 302
+    assert response["Location"] == location
+
+
+def test_trade_without_a_symbol_keeps_the_other_parameters(client, universe):
+    response = client.get("/trade/", {"q": "eurusd", "account": "3", "timeframe": "5m"})
+    assert response["Location"] == "/trade/EURUSD/?account=3&timeframe=5m"
 
 
 def test_the_trade_page_queries_are_bounded(alice_client, universe, django_assert_max_num_queries):

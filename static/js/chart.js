@@ -1,6 +1,6 @@
 // The trade page: a candlestick chart with volume (lightweight-charts v5), a timeframe
 // switcher that loads candles from the API, and the forming candle and the quote panel
-// updated by each tick from /ws/market/<symbol>/.
+// updated by each tick of the symbol on the page's socket (market-stream.js).
 (function () {
   "use strict";
 
@@ -182,16 +182,15 @@
       });
     });
     load();
-    market.connect(root.dataset.streamPath, {
-      indicator: document.querySelector("[data-connection-state]"),
-      onOpen: function (stream, reconnected) {
-        if (reconnected) load(); // fill the gap while we were away
-      },
-      onMessage: function (message) {
-        if (message.type !== "tick") return;
-        updateQuote(message);
-        updateForming(message);
-      },
+    const stream = market.page();
+    stream.follow([root.dataset.symbol]);
+    stream.onOpen(function (reconnected) {
+      if (reconnected) load(); // fill the gap while we were away
+    });
+    stream.onTick(function (tick) {
+      if (tick.symbol !== root.dataset.symbol) return;
+      updateQuote(tick);
+      updateForming(tick);
     });
   }
 

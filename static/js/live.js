@@ -1,11 +1,8 @@
-// Live updates of the trading pages: ONE account socket (/ws/accounts/<id>/, session cookie)
-// for order/fill/position/balance events, and the market ticks of the symbols on screen.
+// Live updates of the trading pages over the page's ONE socket (market-stream.js): the account
+// socket (/ws/accounts/<id>/, session cookie) carries the account's order/fill/position/balance
+// events and the ticks of the symbols on screen ([data-tick-symbol]) and of the chart.
 //
-// - Reuses market-stream.js (reconnect with backoff, ping, "Reconnecting…" indicator).
-// - Ticks: every market socket opened through papertradeMarket.connect (e.g. chart.js's on the
-//   trade page) is teed into a `pt:tick` document event, so a page that already streams its
-//   symbol opens no second market socket; other pages open one /ws/market/ socket for the
-//   symbols on screen ([data-tick-symbol]).
+// - market-stream.js reconnects with backoff, pings and shows "Reconnecting…".
 // - Regions marked [data-live-part][data-live-url][data-live-on] are re-fetched with htmx
 //   (outerHTML) when one of their events arrives; "tick" regions at most every few seconds.
 //   The server computes every number: ticks only re-format the prices it already shows.
@@ -22,21 +19,6 @@
 
   const TICK_REFRESH_MS = 3000;
   const DEDUPE_MS = 8000;
-  const MAX_SYMBOLS = 50;
-
-  // --- ticks from any market socket -------------------------------------------------------------
-  const originalConnect = market.connect;
-  market.connect = function (path, handlers) {
-    const teed = Object.assign({}, handlers, {
-      onMessage: function (message) {
-        if (handlers && handlers.onMessage) handlers.onMessage(message);
-        if (message && message.type === "tick") {
-          document.dispatchEvent(new CustomEvent("pt:tick", { detail: message }));
-        }
-      },
-    });
-    return originalConnect(path, teed);
-  };
 
   // --- toasts -----------------------------------------------------------------------------------
   const toasted = new Map(); // order id -> time of its last toast
@@ -158,7 +140,6 @@
       }, TICK_REFRESH_MS);
     }
   }
-  document.addEventListener("pt:tick", function (event) { onTick(event.detail); });
 
   // --- small conveniences -----------------------------------------------------------------------
   document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
@@ -167,39 +148,11 @@
     form.addEventListener("change", function () { form.requestSubmit(); });
   });
 
+  const stream = market.page();
+  stream.onTick(onTick);
+
   const root = document.querySelector("[data-live]");
   if (!root || !root.dataset.accountId) return;
-
-  // --- the market socket (unless the page already streams its symbol) ---------------------------
-  if (root.dataset.tickSource !== "page") {
-    let subscribed = new Set();
-    let stream = null;
-    const wanted = function () {
-      const symbols = new Set();
-      document.querySelectorAll("[data-tick-symbol]").forEach(function (el) {
-        symbols.add(el.dataset.tickSymbol);
-      });
-      return Array.from(symbols).slice(0, MAX_SYMBOLS);
-    };
-    const sync = function () {
-      if (!stream) return;
-      const want = new Set(wanted());
-      const add = Array.from(want).filter(function (s) { return !subscribed.has(s); });
-      const drop = Array.from(subscribed).filter(function (s) { return !want.has(s); });
-      if (drop.length && stream.send({ type: "unsubscribe", symbols: drop })) {
-        drop.forEach(function (s) { subscribed.delete(s); });
-      }
-      if (add.length && stream.send({ type: "subscribe", symbols: add })) {
-        add.forEach(function (s) { subscribed.add(s); });
-      }
-    };
-    if (wanted().length || document.querySelector('[data-live-on~="tick"]')) {
-      stream = market.connect("/ws/market/", {
-        onOpen: function () { subscribed = new Set(); sync(); },
-      });
-      document.body.addEventListener("htmx:afterSettle", sync);
-    }
-  }
 
   // --- the account socket -----------------------------------------------------------------------
   let lastSeq = Number(root.dataset.seq || "0");
@@ -228,23 +181,20 @@
     }
   }
 
-  originalConnect("/ws/accounts/" + encodeURIComponent(root.dataset.accountId) + "/", {
-    indicator: document.querySelector("[data-live-state]"),
-    onMessage: function (message) {
-      if (message.type === "snapshot") {
-        // Anything after the state this page was rendered from: fetch it again.
-        if (typeof message.seq === "number" && message.seq > lastSeq) {
-          lastSeq = message.seq;
-          refreshAll();
-        }
-        return;
+  stream.onEvent(function (message) {
+    if (message.type === "snapshot") {
+      // Anything after the state this page was rendered from: fetch it again.
+      if (typeof message.seq === "number" && message.seq > lastSeq) {
+        lastSeq = message.seq;
+        refreshAll();
       }
-      if (typeof message.seq !== "number" || message.seq <= lastSeq) return;
-      const gap = message.seq > lastSeq + 1;
-      lastSeq = message.seq;
-      if (gap) refreshAll();
-      else refresh(partsFor(message.type));
-      notify(message);
-    },
+      return;
+    }
+    if (typeof message.seq !== "number" || message.seq <= lastSeq) return;
+    const gap = message.seq > lastSeq + 1;
+    lastSeq = message.seq;
+    if (gap) refreshAll();
+    else refresh(partsFor(message.type));
+    notify(message);
   });
 })();

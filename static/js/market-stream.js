@@ -1,9 +1,15 @@
-// One market WebSocket with reconnect (exponential backoff with jitter), a keep-alive ping
-// and a "live" / "reconnecting" indicator. Used by markets.js and chart.js.
+// The page's one WebSocket: reconnect (exponential backoff with jitter), a keep-alive ping and
+// a "live" / "reconnecting" indicator ([data-connection-state]).
+//
+// papertradeMarket.page() is that socket, shared by every script on the page: the account
+// socket when the page shows an account (live.js's [data-live][data-account-id] root), else
+// /ws/market/. Both take subscribe/unsubscribe for ticks; the page follows the symbols on
+// screen ([data-tick-symbol], re-read after each htmx swap) plus those scripts ask for.
 (function () {
   "use strict";
 
   const PING_MS = 25000;
+  const MAX_SYMBOLS = 50; // the server's per-socket limit
   const CLOSE_NOT_FOUND = 4404;
 
   function streamUrl(path) {
@@ -38,7 +44,7 @@
   }
 
   function connect(path, handlers) {
-    const indicator = handlers.indicator || null;
+    const indicators = handlers.indicators || [];
     let socket = null;
     let attempt = 0;
     let retryTimer = null;
@@ -47,9 +53,10 @@
     let everOpened = false;
 
     function setState(state, text) {
-      if (!indicator) return;
-      indicator.dataset.state = state;
-      indicator.textContent = text;
+      indicators.forEach(function (indicator) {
+        indicator.dataset.state = state;
+        indicator.textContent = text;
+      });
     }
 
     function scheduleRetry() {
@@ -122,8 +129,85 @@
     return api;
   }
 
+  // Scripts register their handlers while the page loads; the socket opens once they all have.
+  let domReady = document.readyState !== "loading";
+  const whenReady = [];
+  if (!domReady) {
+    document.addEventListener("DOMContentLoaded", function () {
+      domReady = true;
+      whenReady.splice(0).forEach(function (fn) { fn(); });
+    });
+  }
+
+  let pageStream = null;
+
+  function page() {
+    if (pageStream) return pageStream;
+    const root = document.querySelector("[data-live][data-account-id]");
+    const path = root ? "/ws/accounts/" + encodeURIComponent(root.dataset.accountId) + "/" : "/ws/market/";
+    const sources = [];
+    const listeners = { tick: [], event: [], open: [] };
+    let subscribed = new Set();
+    let stream = null;
+
+    function wanted() {
+      const symbols = new Set();
+      sources.forEach(function (source) {
+        (typeof source === "function" ? source() : source).forEach(function (s) { symbols.add(s); });
+      });
+      document.querySelectorAll("[data-tick-symbol]").forEach(function (el) {
+        symbols.add(el.dataset.tickSymbol);
+      });
+      return Array.from(symbols).slice(0, MAX_SYMBOLS);
+    }
+
+    function sync() {
+      if (!stream) return;
+      const want = new Set(wanted());
+      const drop = Array.from(subscribed).filter(function (s) { return !want.has(s); });
+      const add = Array.from(want).filter(function (s) { return !subscribed.has(s); });
+      if (drop.length && stream.send({ type: "unsubscribe", symbols: drop })) {
+        drop.forEach(function (s) { subscribed.delete(s); });
+      }
+      if (add.length && stream.send({ type: "subscribe", symbols: add })) {
+        add.forEach(function (s) { subscribed.add(s); });
+      }
+    }
+
+    function start() {
+      stream = connect(path, {
+        indicators: Array.from(document.querySelectorAll("[data-connection-state]")),
+        onOpen: function (api, reconnected) {
+          subscribed = new Set();
+          sync();
+          listeners.open.forEach(function (fn) { fn(reconnected); });
+        },
+        onMessage: function (message) {
+          const kind = message.type === "tick" ? "tick" : "event";
+          listeners[kind].forEach(function (fn) { fn(message); });
+        },
+      });
+      // htmx swaps bring new rows (and drop old ones): follow what is on screen now.
+      document.body.addEventListener("htmx:afterSettle", sync);
+    }
+
+    if (domReady) window.setTimeout(start, 0);
+    else whenReady.push(start);
+
+    pageStream = {
+      path: path,
+      // SYMBOLS: an array, or a function returning the symbols to follow now.
+      follow: function (symbols) { sources.push(symbols); sync(); },
+      sync: sync,
+      onTick: function (fn) { listeners.tick.push(fn); },
+      onEvent: function (fn) { listeners.event.push(fn); },
+      onOpen: function (fn) { listeners.open.push(fn); },
+    };
+    return pageStream;
+  }
+
   window.papertradeMarket = {
-    connect: connect,
+    page: page,
     formatDecimal: formatDecimal,
     formatPct: formatPct,
     direction: direction,

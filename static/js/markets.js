@@ -1,36 +1,18 @@
-// The markets page: live bid/ask/last/change for the rows on screen over one /ws/market/
-// socket. The socket lives outside the table that HTMX swaps; after a swap the subscription
-// is brought in line with the rows now shown.
+// The markets page: live bid/ask/last/change for the rows on screen over the page's socket
+// (market-stream.js), which lives outside the table that HTMX swaps and follows the rows
+// shown after each swap.
 (function () {
   "use strict";
 
-  const MAX_SYMBOLS = 50; // the server's per-socket limit
   const root = document.querySelector("[data-markets]");
   if (!root || root.dataset.streamStarted) return;
   root.dataset.streamStarted = "1";
   const market = window.papertradeMarket;
-  let subscribed = new Set();
-  let stream = null;
 
-  function rowsOnScreen() {
-    return Array.from(document.querySelectorAll("#market-table tr[data-symbol]"));
-  }
-
-  function wantedSymbols() {
-    return rowsOnScreen().map(function (row) { return row.dataset.symbol; }).slice(0, MAX_SYMBOLS);
-  }
-
-  function sync() {
-    if (!stream) return;
-    const wanted = new Set(wantedSymbols());
-    const drop = Array.from(subscribed).filter(function (s) { return !wanted.has(s); });
-    const add = Array.from(wanted).filter(function (s) { return !subscribed.has(s); });
-    if (drop.length && stream.send({ type: "unsubscribe", symbols: drop })) {
-      drop.forEach(function (s) { subscribed.delete(s); });
-    }
-    if (add.length && stream.send({ type: "subscribe", symbols: add })) {
-      add.forEach(function (s) { subscribed.add(s); });
-    }
+  function symbolsOnScreen() {
+    return Array.from(document.querySelectorAll("#market-table tr[data-symbol]")).map(function (row) {
+      return row.dataset.symbol;
+    });
   }
 
   function setCell(row, field, text, className) {
@@ -67,19 +49,10 @@
     row.dataset.last = tick.last;
   }
 
-  stream = market.connect("/ws/market/", {
-    indicator: root.querySelector("[data-connection-state]"),
-    onOpen: function () {
-      subscribed = new Set();
-      sync();
-    },
-    onMessage: function (message) {
-      if (message.type === "tick") onTick(message);
-    },
-  });
+  const stream = market.page();
+  stream.follow(symbolsOnScreen);
+  stream.onTick(onTick);
 
-  // htmx replaces #market-table (outerHTML): bring the subscription in line with its rows.
-  document.body.addEventListener("htmx:afterSettle", sync);
   document.body.addEventListener("pt-toast", function (event) {
     if (window.papertradeToast && event.detail) window.papertradeToast(event.detail.text, event.detail.kind);
   });

@@ -12,6 +12,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.consumers import CLOSE_NOT_FOUND
 from accounts.tests.factories import UserFactory
 from config.asgi import application
+from config.realtime import publish_frame_now
+from market.models import Quote
+from market.realtime import tick_frame, tick_group
 from trading.tests.factories import make_account, make_market
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,3 +165,51 @@ async def test_an_unauthenticated_socket_gets_nothing_and_is_closed():
     assert (await communicator.receive_json_from(timeout=5))["code"] == "auth_required"
     closed = await communicator.receive_output(timeout=5)
     assert closed["code"] == 4401
+
+
+async def test_the_account_socket_also_carries_the_ticks_it_subscribes_to():
+    """One socket per trading page: account events and the on-screen symbols' ticks."""
+    alice, account = await database_sync_to_async(_alice_with_account)()
+    btc = await database_sync_to_async(make_market)("BTC-USD", bid="99.99", ask="100.01")
+    await database_sync_to_async(make_market)("ETH-USD", bid="9.99", ask="10.01")
+    communicator = await connect(f"/ws/accounts/{account.pk}/")
+    await authenticate(communicator, alice)
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "authenticated"
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
+
+    await communicator.send_json_to({"type": "subscribe", "symbols": ["btc-usd", "NOPE"]})
+    error = await communicator.receive_json_from(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "unknown_symbol")
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "subscribed",
+        "symbols": ["BTC-USD"],
+    }
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert (snapshot["type"], snapshot["symbol"], snapshot["snapshot"]) == ("tick", "BTC-USD", True)
+
+    quote = await database_sync_to_async(lambda: Quote.objects.get(pk=btc.pk))()
+    quote.last = Decimal("100.50")
+    frame = tick_frame("BTC-USD", quote)
+    await database_sync_to_async(publish_frame_now)(tick_group("ETH-USD"), frame)
+    await database_sync_to_async(publish_frame_now)(tick_group("BTC-USD"), frame)
+    # Frames of one socket arrive in order: the unsubscribed ETH group's frame never comes.
+    assert await communicator.receive_json_from(timeout=5) == frame
+
+    # The account's own events still flow on the same socket.
+    await database_sync_to_async(_place_market_order)(alice, account)
+    seen = {(await communicator.receive_json_from(timeout=5))["type"] for _ in range(4)}
+    assert seen <= EVENT_TYPES | {"tick"} and "fill" in seen
+
+    await communicator.send_json_to({"type": "unsubscribe", "symbols": ["BTC-USD"]})
+    while (message := await communicator.receive_json_from(timeout=5))["type"] != "unsubscribed":
+        pass
+    assert message["symbols"] == []
+    await communicator.disconnect()
+
+
+async def test_tick_subscriptions_on_the_account_socket_need_authentication_first():
+    _, account = await database_sync_to_async(_alice_with_account)()
+    communicator = await connect(f"/ws/accounts/{account.pk}/")
+    await communicator.send_json_to({"type": "subscribe", "symbols": ["BTC-USD"]})
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "auth_required"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4401

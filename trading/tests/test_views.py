@@ -102,7 +102,7 @@ def test_the_trade_page_has_the_ticket_the_position_and_the_orders(alice_client,
     assert "Limit 90.00" in page  # the resting order, on the tick grid
     assert f'data-account-id="{account.pk}"' in page  # the live socket's account
     assert "js/live.js" in page and "js/chart.js" in page
-    assert 'data-stream-path="/ws/market/BTC-USD/"' in page  # the market half is still there
+    assert "data-chart" in page and 'data-symbol="BTC-USD"' in page  # the market half
 
 
 def test_an_anonymous_visitor_sees_the_chart_and_a_login_prompt(client, btc):
