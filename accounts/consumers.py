@@ -6,9 +6,11 @@ Close codes (documented in the README):
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -46,6 +48,12 @@ class JsonSocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_message(self, message_type: str, content: dict) -> None:
         await self.send_error("unknown_type", f"Unknown message type {message_type!r}.")
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # A browser that leaves while we await the database (e.g. the auth hop of a page it
+        # closes at once) is gone: daphne raises on the send; the disconnect follows anyway.
+        with contextlib.suppress(Disconnected):
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})

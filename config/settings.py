@@ -315,6 +315,6 @@ TRADING_MAINTENANCE_MARGIN = env("TRADING_MAINTENANCE_MARGIN", default="0.5")
 TRADING_FUNDING_RATE = env("TRADING_FUNDING_RATE", default="0.05")
 
 # Extra dashboard panels (config.views.dashboard_panels): dotted callables taking the request
-# and returning (template name, context) or None. E.g. the tournaments app may add
-# "tournaments.panels.my_running_tournaments" here for "running tournaments I am in".
-DASHBOARD_PANELS: list[str] = []
+# and returning (template name, context) or None. Apps above trading reach the dashboard this
+# way without trading importing them.
+DASHBOARD_PANELS: list[str] = ["tournaments.panels.dashboard_panel"]

@@ -142,3 +142,15 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a browser test whose body passed but whose pages logged JavaScript errors
+    (test_browser.py's `page` fixture collects them as `browser_errors`)."""
+    result = yield
+    collect = getattr(item, "browser_errors", None)
+    errors = collect() if collect is not None else []
+    if errors:
+        pytest.fail("JavaScript errors in the browser:\n" + "\n".join(errors), pytrace=False)
+    return result

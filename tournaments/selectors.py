@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
@@ -101,6 +103,29 @@ def tournaments_for_user(user) -> QuerySet[Participant]:
         .select_related("tournament", "standing", "account")
         .order_by("-joined_at", "-id")
     )
+
+
+def running_entries_for(user) -> list[Participant]:
+    """USER's entries in running tournaments with the standing and the field's size (one
+    query), the soonest to end first: the dashboard's "my tournaments"."""
+    return list(
+        Participant.objects.filter(user=user, tournament__status=TournamentStatus.RUNNING)
+        .select_related("tournament", "standing")
+        .annotate(field_size=Count("tournament__participants"))
+        .order_by("tournament__ends_at", "tournament_id")
+    )
+
+
+def joinable_for(user, now: datetime, limit: int = 3) -> list[Tournament]:
+    """Public tournaments USER is not in whose registration is open at NOW, running ones first
+    (the dashboard's invitation when USER is in none)."""
+    candidates = (
+        tournaments_list()
+        .filter(status__in=(TournamentStatus.RUNNING, TournamentStatus.UPCOMING), join_code="")
+        .exclude(participants__user=user)
+        .order_by("status", "ends_at", "id")  # "running" sorts before "upcoming"
+    )
+    return [t for t in candidates[: limit * 3] if t.registration_open_at(now)][:limit]
 
 
 def awards_for(tournament: Tournament) -> list[PrizeAward]:
