@@ -31,7 +31,7 @@ def test_my_running_tournaments_show_my_rank_of_the_field(client, alice, bob, ca
 
     assert "Spring Cup" in panel
     # Three equal entries share rank 1 (ties share a rank).
-    assert "1 <small class=\"muted\">of 3</small>" in panel
+    assert '1 <small class="muted">of 3</small>' in panel
     assert "Later Cup" not in panel  # not running yet
     entry_account = cup.participants.get(user=alice).account_id
     assert f"/trade/?account={entry_account}" in panel
