@@ -192,6 +192,21 @@ def watchlist_for(user) -> QuerySet[Watchlist]:
     )
 
 
+SUGGESTED_SYMBOLS = ("BTC-USD", "ETH-USD", "AAPL", "EURUSD", "SPY")
+
+
+def suggested_instruments(limit: int = 5) -> list[Instrument]:
+    """Instruments to suggest to someone who watches nothing: well-known ones when listed,
+    then the first listed (one or two queries)."""
+    listed = Instrument.objects.select_related("quote")
+    found = {i.symbol: i for i in listed.filter(symbol__in=SUGGESTED_SYMBOLS)}
+    known = [found[symbol] for symbol in SUGGESTED_SYMBOLS if symbol in found][:limit]
+    if len(known) < limit:
+        rest = listed.exclude(symbol__in=SUGGESTED_SYMBOLS).order_by("symbol")
+        known += list(rest[: limit - len(known)])
+    return known
+
+
 def watched_symbols(user) -> set[str]:
     if not user.is_authenticated:
         return set()

@@ -242,8 +242,7 @@ class WatchRow:
 
 def watch_rows(entries) -> list[WatchRow]:
     rows = []
-    for entry, closes in entries:
-        instrument = entry.instrument
+    for instrument, closes in entries:
         rows.append(
             WatchRow(
                 symbol=instrument.symbol,

@@ -10,7 +10,7 @@ from django.http import Http404
 from config.money import ZERO, quantize_cash
 from ledger.selectors import postings_for_account
 from market.models import Candle, Instrument, Quote, Timeframe
-from market.selectors import watchlist_for
+from market.selectors import suggested_instruments, watchlist_for
 from trading import pricing
 from trading.models import OPEN_STATUSES, EquitySnapshot, Fill, Order, Position, TradingAccount
 
@@ -392,11 +392,15 @@ def order_history(
     return orders.order_by("-created_at", "-id")
 
 
-def watchlist_closes(user, now: datetime) -> list[tuple]:
-    """The user's watchlist entries with the 1m closes of the last hour (two queries):
-    [(entry, [close, ...])], entries in the watchlist's order, closes oldest first."""
-    entries = list(watchlist_for(user))
-    ids = [entry.instrument_id for entry in entries]
+def watchlist_closes(user, now: datetime) -> tuple[list[tuple], bool]:
+    """The dashboard's watchlist with the 1m closes of the last hour (two queries):
+    ([(instrument, [close, ...])], suggested). Closes run oldest first. A user who watches
+    nothing gets a few suggested instruments instead (suggested True), to star from there."""
+    instruments = [entry.instrument for entry in watchlist_for(user)]
+    suggested = not instruments
+    if suggested:
+        instruments = suggested_instruments()
+    ids = [instrument.pk for instrument in instruments]
     closes: dict[int, list[Decimal]] = {pk: [] for pk in ids}
     if ids:
         rows = (
@@ -408,7 +412,7 @@ def watchlist_closes(user, now: datetime) -> list[tuple]:
         )
         for instrument_id, close in rows:
             closes[instrument_id].append(close)
-    return [(entry, closes[entry.instrument_id]) for entry in entries]
+    return [(instrument, closes[instrument.pk]) for instrument in instruments], suggested
 
 
 # === end pages ==================================================================================

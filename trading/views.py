@@ -529,11 +529,13 @@ def dashboard(request: HttpRequest, panels: list[str] | None = None) -> HttpResp
     switcher = _accounts_and_current(request)
     account = switcher["account"]
     next_url = _with_account(reverse("home"), account)
+    watchlist, suggested = selectors.watchlist_closes(request.user, now)
     context = {
         **switcher,
         "next_url": next_url,
         **presenters.account_panels(account, {*DASHBOARD_PARTS, "equity"}, now, fills=8),
-        "watchlist": presenters.watch_rows(selectors.watchlist_closes(request.user, now)),
+        "watchlist": presenters.watch_rows(watchlist),
+        "watchlist_suggested": suggested,
         "panels": panels or [],
     }
     return TemplateResponse(request, "trading/dashboard.html", context)

@@ -158,7 +158,19 @@ def test_empty_states_say_what_to_do(alice_client, btc, account):
     assert "No open positions yet — open the" in page
     assert "No fills yet" in page
     dashboard = html(alice_client.get("/"))
-    assert "Your watchlist is empty" in dashboard
+    # Watching nothing: suggestions to star, with live prices like a watchlist.
+    assert "You watch nothing yet" in dashboard
+    assert 'data-tick-symbol="BTC-USD"' in dashboard
+    assert 'action="/markets/BTC-USD/watch"' in dashboard
+
+
+def test_a_trader_who_watches_something_gets_no_suggestions(alice_client, alice, btc, account):
+    eth = make_market("ETH-USD", bid="9.99", ask="10.01")
+    Watchlist.objects.create(user=alice, instrument=eth)
+    dashboard = html(alice_client.get("/"))
+    assert "You watch nothing yet" not in dashboard
+    assert 'data-tick-symbol="ETH-USD"' in dashboard
+    assert 'data-tick-symbol="BTC-USD"' not in dashboard
 
 
 def test_orders_history_filters_and_pages(alice_client, btc, account):
@@ -607,7 +619,9 @@ def test_dashboard_and_trade_page_query_budget(
 ):
     crowd(account, positions=50, orders=200)
     alice_client.get("/")  # warm up: session, content types
-    with django_assert_max_num_queries(12):
+    # session, user, accounts, summary (positions+quotes, day-start equity), positions, equity
+    # points, fills, watchlist (or suggestions) + closes, and the tournaments panel (2).
+    with django_assert_max_num_queries(14):
         response = alice_client.get("/")
     assert html(response).count('data-tick-symbol="Q') == 50
     with django_assert_max_num_queries(10):
