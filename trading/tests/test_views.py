@@ -623,7 +623,8 @@ def test_dashboard_and_trade_page_query_budget(
     # points, fills, watchlist (or suggestions) + closes, and the tournaments panel (2).
     with django_assert_max_num_queries(14):
         response = alice_client.get("/")
-    assert html(response).count('data-tick-symbol="Q') == 50
+    positions = html(response).split('id="positions"')[1].split("</section>")[0]
+    assert positions.count('data-tick-symbol="Q') == 50
     with django_assert_max_num_queries(10):
         response = alice_client.get("/trade/Q007-USD/")
     assert "Q007-USD" in html(response)
