@@ -41,7 +41,12 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _watch_response(request: HttpRequest, symbol: str, *, watched: bool) -> HttpResponse:
     if request.htmx:
-        context = {"symbol": symbol, "watched": watched, "next_url": _safe_next(request)}
+        context = {
+            "symbol": symbol,
+            "watched": watched,
+            "next_url": _safe_next(request),
+            "compact": request.POST.get("compact") == "1",
+        }
         return TemplateResponse(request, "market/_watch_button.html", context)
     return redirect(_safe_next(request))
 

@@ -122,6 +122,14 @@ def test_watch_with_htmx_returns_the_new_button(alice, alice_client, universe):
     assert Watchlist.objects.filter(user=alice).count() == 1
 
 
+def test_a_compact_star_stays_compact_after_the_swap(alice_client, universe):
+    html = alice_client.post(
+        "/markets/BTC-USD/watch", {"next": "/", "compact": "1"}, **HTMX
+    ).content.decode()
+    assert 'aria-label="Watching BTC-USD">★</button>' in html
+    assert 'name="compact" value="1"' in html
+
+
 def test_unwatch_plain_and_htmx(alice, alice_client, universe):
     Watchlist.objects.create(user=alice, instrument=universe["btc"])
     response = alice_client.post("/markets/BTC-USD/unwatch", **HTMX)
