@@ -13,6 +13,7 @@ BENCHMARKS = [
     "orders_api",  # market orders through the API vs pgbench on the same SQL
     "matcher",  # matcher pass vs the bare range query
     "leaderboard",  # standings recompute vs the bare SQL and a naive loop
+    "pages",  # dashboard and trade pages vs the same URLs serving pre-rendered bytes
 ]
 
 
