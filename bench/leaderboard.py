@@ -27,6 +27,8 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+from bench.common import recreate_database
+
 DATABASE_URL = os.environ.get(
     "BENCH_LB_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pt_bench_lb"
 )
@@ -66,23 +68,13 @@ SELECT COUNT(*), MAX(rank) FROM (
 """
 
 
-def _recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _setup_django() -> None:
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["REDIS_URL"] = ""  # in-memory channel layer: publishing costs next to nothing
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["CONN_MAX_AGE"] = "600"
-    _recreate_database(DATABASE_URL)
+    recreate_database(DATABASE_URL)
     import django
 
     django.setup()

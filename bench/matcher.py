@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bench.common import recreate_database
+
 DATABASE_URL = os.environ.get(
     "BENCH_MATCHER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pt_bench_matcher"
 )
@@ -50,16 +52,6 @@ SELECT c.id, c.account_id
 """
 
 
-def _fresh_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _setup_django() -> None:
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ.pop("REDIS_URL", None)
@@ -67,7 +59,7 @@ def _setup_django() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    _fresh_database(DATABASE_URL)
+    recreate_database(DATABASE_URL)
     import django
 
     django.setup()

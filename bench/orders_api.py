@@ -58,15 +58,22 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+from bench.common import (
+    flush_redis,
+    free_port,
+    recreate_database,
+    setup_django_without_redis,
+    spawn_daphne,
+    stop_process,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -121,13 +128,7 @@ COMMON_ENV = {
 
 
 def fresh_database() -> None:
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(DATABASE_URL)
     env = {**os.environ, **COMMON_ENV}
     env.pop("REDIS_URL", None)
     subprocess.run(
@@ -138,22 +139,10 @@ def fresh_database() -> None:
     )
 
 
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
 def setup_django() -> None:
     # This process never publishes to a real channel layer nor uses the shared cache: the SQL
     # an order runs does not depend on them. The daphne server gets REDIS_URL.
-    os.environ.update(COMMON_ENV)
-    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,testserver"
-    os.environ.pop("REDIS_URL", None)
-    warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic here
-    import django
-
-    django.setup()
+    setup_django_without_redis(COMMON_ENV)
 
 
 @dataclass
@@ -378,48 +367,9 @@ def statement_summary(item: Captured) -> str:
 # --- processes ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_process(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 def start_daphne(port: int, log_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        **COMMON_ENV,
-        "REDIS_URL": REDIS_URL,
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
+    env = {**os.environ, **COMMON_ENV, "REDIS_URL": REDIS_URL, "ALLOWED_HOSTS": "127.0.0.1"}
+    proc = spawn_daphne(port, env, log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -690,7 +640,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     fresh_database()
-    flush_redis()
+    flush_redis(REDIS_URL)
     setup_django()
     seed_data = seed(most)
     captured = capture(seed_data)

@@ -76,6 +76,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.common import free_port, stop_process
 from bench.tick_fanout_common import WS_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,22 +152,6 @@ class Helper:
                 pass
         stop_process(self.proc)
         self.log.close()
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str) -> None:

@@ -164,6 +164,20 @@ def test_empty_states_say_what_to_do(alice_client, btc, account):
     assert 'action="/markets/BTC-USD/watch"' in dashboard
 
 
+def test_the_dashboard_lists_positions_and_sends_to_the_portfolio_to_manage_them(
+    alice_client, btc, account
+):
+    place(account)
+    dashboard = html(alice_client.get("/"))
+    positions = dashboard.split('id="positions"')[1].split("</section>")[0]
+    assert 'data-tick-symbol="BTC-USD"' in positions
+    assert "/positions/BTC-USD/close" not in positions  # an overview: no per-row forms
+    assert f'href="/portfolio/?account={account.pk}"' in positions
+    portfolio = html(alice_client.get("/portfolio/"))
+    assert 'action="/positions/BTC-USD/close"' in portfolio
+    assert 'action="/positions/BTC-USD/protect"' in portfolio
+
+
 def test_a_trader_who_watches_something_gets_no_suggestions(alice_client, alice, btc, account):
     eth = make_market("ETH-USD", bid="9.99", ask="10.01")
     Watchlist.objects.create(user=alice, instrument=eth)
