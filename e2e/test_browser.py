@@ -248,6 +248,7 @@ def test_a_refused_order_shows_its_reason_by_the_form(live_stack, page, trader):
         re.compile(r"This order needs [\d,.]+ of margin; [\d,.]+ is free\.")
     )
     expect(ticket.get_by_label("Quantity", exact=True)).to_have_value("50")
+    expect(page.locator("#toasts")).to_contain_text("Order refused: This order needs")
     expect(page.locator("#trade-position")).to_contain_text("No position in this symbol yet")
     assert_not_reloaded(page)
 
