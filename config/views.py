@@ -24,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         from trading.views import dashboard
 
-        return dashboard(request, panels=dashboard_panels(request))
+        return dashboard(request, panels=lambda: dashboard_panels(request))
     return TemplateResponse(request, "home.html")
 
 

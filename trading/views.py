@@ -8,6 +8,7 @@ errors). Action responses to htmx carry an HX-Trigger with `pt-toast` (a message
 """
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -516,9 +517,10 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest, panels: list[str] | None = None) -> HttpResponse:
+def dashboard(request: HttpRequest, panels: Callable[[], list[str]] | None = None) -> HttpResponse:
     """Home for a signed-in user (called by config.views.home). PANELS are HTML fragments
-    from other apps (settings.DASHBOARD_PANELS), shown in the dashboard's panels slot."""
+    from other apps (settings.DASHBOARD_PANELS), shown in the dashboard's panels slot; PANELS
+    makes them, called for the whole page only (not for the fragments live updates fetch)."""
     now = timezone.now()
     part = _part(request, DASHBOARD_PARTS)
     if part:
@@ -536,6 +538,6 @@ def dashboard(request: HttpRequest, panels: list[str] | None = None) -> HttpResp
         **presenters.account_panels(account, {*DASHBOARD_PARTS, "equity"}, now, fills=8),
         "watchlist": presenters.watch_rows(watchlist),
         "watchlist_suggested": suggested,
-        "panels": panels or [],
+        "panels": panels() if panels else [],
     }
     return TemplateResponse(request, "trading/dashboard.html", context)

@@ -585,6 +585,24 @@ def test_other_apps_add_dashboard_panels_through_settings(
     assert '<section class="panel-example">Panel for alice@example.com</section>' in page
 
 
+PANEL_CALLS: list[str] = []
+
+
+def counting_panel(request):
+    PANEL_CALLS.append(request.get_full_path())
+
+
+def test_live_fragment_refreshes_do_not_build_the_other_apps_panels(
+    alice_client, btc, account, settings
+):
+    settings.DASHBOARD_PANELS = ["trading.tests.test_views.counting_panel"]
+    PANEL_CALLS.clear()
+    alice_client.get(f"/?account={account.pk}&part=positions", **HTMX)
+    assert PANEL_CALLS == []
+    alice_client.get("/")
+    assert PANEL_CALLS == ["/"]
+
+
 # --- query counts -------------------------------------------------------------------------------
 
 
