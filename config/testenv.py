@@ -44,7 +44,15 @@ def pytest_report_header(config):
     db_text = "postgresql" if database.startswith("postgres") else "sqlite"
     layer = "in-memory" if os.environ.get("CHANNEL_LAYER") == "memory" or not redis else "redis"
     e2e = "redis (real daphne, worker, beat)" if redis and db_text == "postgresql" else "skipped"
+    chromium = "/usr/bin/chromium"
+    if e2e == "skipped":
+        browser = "skipped (they run on the end-to-end stack)"
+    elif os.path.exists(chromium):
+        browser = f"Chromium at {chromium}"
+    else:
+        browser = f"skipped: no {chromium} (apt-get install -y chromium; .ci/run does)"
     return [
         f"papertrade services: database={db_text}, unit-test channel layer={layer}, "
-        f"cache/broker={'redis' if redis else 'in-memory'}, end-to-end={e2e}"
+        f"cache/broker={'redis' if redis else 'in-memory'}, end-to-end={e2e}",
+        f"browser tests: {browser}",
     ]
