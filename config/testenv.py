@@ -38,6 +38,12 @@ os.environ.setdefault("DB_POOL", "false")
 os.environ.setdefault("CHANNEL_LAYER", "memory")
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Repeat what ran against what at the end: `make test` runs quietly (-q hides the header)."""
+    for line in pytest_report_header(config):
+        terminalreporter.write_line(line)
+
+
 def pytest_report_header(config):
     database = os.environ.get("DATABASE_URL", "")
     redis = os.environ.get("REDIS_URL", "")
