@@ -111,7 +111,6 @@ def _validate_lines(
     return clean
 
 
-@transaction.atomic
 def journal_post(
     *,
     kind: str,
@@ -135,7 +134,46 @@ def journal_post(
     The ledger does not refuse negative cash balances: buying power is trading's rule.
     """
     clean = _validate_lines(kind, lines)
+    # No savepoint when nested (two statements saved on every fill): refusals are decided
+    # before anything is written and raised outside the block, so a caller that catches one
+    # can go on with its transaction.
+    with transaction.atomic(savepoint=False):
+        locked, balances_after, refusal = _lock_and_run(clean)
+        if refusal is None:
+            journal = Journal.objects.create(
+                kind=kind,
+                memo=memo,
+                reference_type=reference_type,
+                reference_id=str(reference_id),
+                created_by=created_by,
+                reason=reason,
+                reverses=reverses,
+            )
+            Posting.objects.bulk_create(
+                Posting(
+                    journal=journal,
+                    account_id=account.pk,
+                    amount=amount,
+                    balance_after=balance_after,
+                    created_at=journal.created_at,
+                )
+                for (account, amount), balance_after in zip(clean, balances_after, strict=True)
+            )
+            for account in locked.values():
+                account.save(update_fields=["balance"])
+    if refusal is not None:
+        raise refusal
+    for account, _ in lines:
+        if account.pk in locked:
+            account.balance = locked[account.pk].balance
+    return journal
 
+
+def _lock_and_run(
+    clean: list[tuple[LedgerAccount, Decimal]],
+) -> tuple[dict[int, LedgerAccount], list[Decimal | None], LedgerError | None]:
+    """Lock the cash accounts of CLEAN (id order) and run their balances through the lines:
+    (locked accounts with their new balances, each line's balance after, refusal or None)."""
     cash_ids = sorted({account.pk for account, _ in clean if account.kind == AccountKind.CASH})
     locked = {
         account.pk: account
@@ -144,46 +182,23 @@ def journal_post(
         .order_by("pk")
     }
     if len(locked) != len(cash_ids):
-        raise LedgerError("unknown_account", "A cash account of this journal does not exist.")
-
-    running = {pk: account.balance for pk, account in locked.items()}
+        refusal = LedgerError("unknown_account", "A cash account of this journal does not exist.")
+        return locked, [], refusal
     balances_after: list[Decimal | None] = []
     for account, amount in clean:
-        if account.pk in running:
-            running[account.pk] += amount
-            if abs(running[account.pk]) >= CASH_LIMIT:
-                raise LedgerError("balance_too_large", f"{account.code} would overflow.")
-            balances_after.append(running[account.pk])
+        if account.pk in locked:
+            new_balance = locked[account.pk].balance + amount
+            if abs(new_balance) >= CASH_LIMIT:
+                return (
+                    locked,
+                    [],
+                    LedgerError("balance_too_large", f"{account.code} would overflow."),
+                )
+            locked[account.pk].balance = new_balance
+            balances_after.append(new_balance)
         else:
             balances_after.append(None)
-
-    journal = Journal.objects.create(
-        kind=kind,
-        memo=memo,
-        reference_type=reference_type,
-        reference_id=str(reference_id),
-        created_by=created_by,
-        reason=reason,
-        reverses=reverses,
-    )
-    postings = [
-        Posting(
-            journal=journal,
-            account_id=account.pk,
-            amount=amount,
-            balance_after=balance_after,
-            created_at=journal.created_at,
-        )
-        for (account, amount), balance_after in zip(clean, balances_after, strict=True)
-    ]
-    Posting.objects.bulk_create(postings)
-    for pk, account in locked.items():
-        account.balance = running[pk]
-        account.save(update_fields=["balance"])
-    for account, _ in lines:
-        if account.pk in running:
-            account.balance = running[account.pk]
-    return journal
+    return locked, balances_after, None
 
 
 @transaction.atomic

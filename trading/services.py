@@ -443,7 +443,9 @@ def _check_risk(
     request: OrderRequest,
     reference: Decimal,
     now,
-) -> None:
+) -> list[Position]:
+    """Refuse an order the account cannot afford or its rules forbid. Returns the open
+    positions it valued (the caller holds the account lock, so they stay current)."""
     positions = list(open_positions(account))
     state = account_state(account, positions)
     _roll_day(account, state.equity, now)
@@ -455,7 +457,7 @@ def _check_risk(
         position_qty=position_qty, side=request.side, quantity=request.quantity
     )
     if opening <= 0:
-        return  # only reduces exposure: always allowed
+        return positions  # only reduces exposure: always allowed
     signed_after = position_qty + (
         request.quantity if request.side == Side.BUY else -request.quantity
     )
@@ -489,6 +491,7 @@ def _check_risk(
                 "max_position_share",
                 f"One instrument may take at most {rules.max_position_share:.0%} of equity.",
             )
+    return positions
 
 
 def _day_expiry(instrument: Instrument, now: datetime) -> datetime:
@@ -557,7 +560,7 @@ def order_place(
         raise TradingError("invalid_trail", "trail_percent must be above 0 and at most 50.")
     reference = reference_price(request, quote)
     _check_bracket(request, reference)
-    _check_risk(account, instrument, request, reference, now)
+    positions = _check_risk(account, instrument, request, reference, now)
 
     order = Order(
         account=account,
@@ -588,7 +591,14 @@ def order_place(
     if is_open:
         trigger_if_crossed(order, quote, now)
         if order_is_executable(order, quote):
-            execute_order(account=account, order=order, quote=quote, now=now, events=events)
+            execute_order(
+                account=account,
+                order=order,
+                quote=quote,
+                now=now,
+                events=events,
+                positions=positions,
+            )
     if order.is_open and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
         reason = "not filled immediately" if order.filled_quantity == 0 else "rest canceled (IOC)"
         _finish(order, OrderStatus.CANCELED, reason, now)
@@ -648,12 +658,15 @@ def execute_order(
     now: datetime,
     events: AccountEvents,
     is_liquidation: bool = False,
+    positions: list[Position] | None = None,
 ) -> Fill | None:
     """Fill as much of ORDER as this tick allows. The caller holds the account lock.
 
     Fills at most the instrument's per-tick liquidity; FOK fills all or nothing; reduce-only
     orders never grow or flip a position. Writes the fill, the position, the commission and
-    realised-P&L journals, and the order; adds the stream events.
+    realised-P&L journals, and the order; adds the stream events. POSITIONS: the account's
+    open positions when the caller has just read them under the same lock (order_place's
+    risk check), which spares reading them again for the margin re-check.
     """
     instrument = order.instrument
     position = (
@@ -661,6 +674,8 @@ def execute_order(
         .filter(account=account, instrument=instrument, closed_at__isnull=True)
         .first()
     )
+    if position is not None:
+        position.instrument = instrument  # the events read it; spare the lookup
     position_qty = position.quantity if position else ZERO
     quantity = min(order.remaining_quantity, instrument.liquidity)
     if order.reduce_only:
@@ -700,7 +715,7 @@ def execute_order(
             position_qty=position_qty, side=order.side, quantity=quantity
         )
         if opening > 0:
-            state = account_state(account)
+            state = account_state(account, positions)
             leverage = effective_leverage(account, instrument)
             needed = (
                 pricing.margin_for(quantity=opening, price=price, leverage=leverage) + commission
