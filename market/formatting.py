@@ -38,8 +38,13 @@ def pct_text(value: Decimal | None) -> str | None:
     return str(rounded)
 
 
-def direction(value: Decimal | None) -> str:
-    """ "up", "down" or "" for a change: the CSS class (which also draws ▲/▼)."""
-    if value is None or value == 0:
+def direction(value: Decimal | None, places: Decimal | None = Decimal("0.01")) -> str:
+    """ "up", "down" or "" for a change: the CSS class (which also draws ▲/▼). Judged on the
+    value as shown (two places by default), so "0.00" never gets an arrow; PLACES None judges
+    the exact value (e.g. a sparkline's colour)."""
+    if value is None:
         return ""
-    return "up" if value > 0 else "down"
+    shown = value if places is None else value.quantize(places, rounding=ROUND_HALF_EVEN)
+    if shown == 0:
+        return ""
+    return "up" if shown > 0 else "down"

@@ -227,7 +227,7 @@ def sparkline(closes: list[Decimal]) -> dict:
     for i, close in enumerate(closes):
         y = SPARK_PAD + (inner / 2 if not span else inner - (close - low) / span * inner)
         points.append(f"{(step * i).quantize(Decimal('0.1'))},{y.quantize(Decimal('0.1'))}")
-    return {"points": " ".join(points), "direction": direction(closes[-1] - closes[0])}
+    return {"points": " ".join(points), "direction": direction(closes[-1] - closes[0], places=None)}
 
 
 @dataclass(frozen=True)
