@@ -373,3 +373,48 @@ def test_my_pages_work_at_phone_width(live_stack, page, trader, path):
     page.goto(f"{live_stack.base_url}{path}")
     page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+
+
+# Basics a screen-reader or keyboard user relies on, checked on the rendered page.
+A11Y_PROBLEMS = """() => {
+    const problems = [];
+    if (document.documentElement.lang !== "en") problems.push("html lang is not set");
+    const h1 = document.querySelectorAll("h1").length;
+    if (h1 !== 1) problems.push(`${h1} h1 headings`);
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const named = (el) => (el.labels && el.labels.length) || el.getAttribute("aria-label")
+        || el.getAttribute("aria-labelledby") || el.getAttribute("title");
+    for (const el of document.querySelectorAll("input, select, textarea")) {
+        if (["hidden", "submit", "button"].includes(el.type) || !visible(el)) continue;
+        if (!named(el)) problems.push(`unlabelled ${el.tagName.toLowerCase()} ${el.name || el.id}`);
+    }
+    for (const el of document.querySelectorAll("button, a[href], [role=button]")) {
+        if (!visible(el)) continue;
+        if (!(el.textContent.trim() || el.getAttribute("aria-label") || el.getAttribute("title")))
+            problems.push(`nameless ${el.tagName.toLowerCase()} ${el.outerHTML.slice(0, 80)}`);
+    }
+    for (const el of document.querySelectorAll("svg[role=img], img")) {
+        if (!(el.getAttribute("aria-label") || el.getAttribute("alt") !== null))
+            problems.push(`image without a text alternative ${el.outerHTML.slice(0, 80)}`);
+    }
+    return problems;
+}"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", f"/trade/{SYMBOL}/", "/portfolio/", "/orders/", "/activity/", "/trading-accounts/",
+     "/markets/", "/tournaments/", "/accounts/profile/"],
+)  # fmt: skip
+def test_my_pages_have_labels_one_h1_and_a_language(live_stack, page, trader, path):
+    page.goto(f"{live_stack.base_url}{path}")
+    page.wait_for_load_state("load")
+    assert page.evaluate(A11Y_PROBLEMS) == []
+    # The skip link is the keyboard's first stop (pages may autofocus their first field) and
+    # leads to the content.
+    first = page.evaluate(
+        "document.querySelector('a[href], button, input:not([type=hidden]), select, textarea')"
+        ".getAttribute('href')"
+    )
+    assert first == "#main"
+    assert page.locator("#main").count() == 1
