@@ -164,6 +164,27 @@ def test_a_newcomer_signs_up_lands_on_the_dashboard_and_logs_out(live_stack, pag
     expect(page.get_by_role("link", name="Log in").first).to_be_visible()
 
 
+def test_a_newcomer_reaches_a_filled_order_and_a_tournament_entry_by_clicking(live_stack, page):
+    """The issue's "done when": from the landing page, following only what the pages offer."""
+    page.goto(f"{live_stack.base_url}/")
+    page.get_by_role("button", name="Create a free account").click()
+    page.get_by_label("Email").fill(f"first-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("#main").get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    page.locator("#main").get_by_role("button", name="Trade", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SYMBOL)
+    buy_at_market(page, "0.01")
+    expect(page.locator("#toasts")).to_contain_text(f"Bought 0.01 {SYMBOL}")
+
+    page.get_by_role("link", name="Papertrade", exact=True).click()  # the brand: home
+    invitation = page.get_by_role("region", name="My tournaments")
+    invitation.get_by_role("link", name=TOURNAMENT).click()
+    page.get_by_role("button", name="Join the tournament").click()
+    expect(page.locator("#entry")).to_contain_text("You are in")
+
+
 def test_a_price_on_the_markets_page_changes_within_three_seconds(live_stack, page):
     page.goto(f"{live_stack.base_url}/markets/")
     cell = page.locator(f'tr[data-symbol="{SYMBOL}"] [data-field="last"]')
