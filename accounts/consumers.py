@@ -55,6 +55,10 @@ class JsonSocketConsumer(AsyncJsonWebsocketConsumer):
         with contextlib.suppress(Disconnected):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
+    async def send_json(self, content, close=False):
+        # Channels' send_json calls its parent's send directly; route it through ours.
+        await self.send(text_data=await self.encode_json(content), close=close)
+
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})
 

@@ -99,3 +99,24 @@ async def test_a_foreign_origin_is_refused_at_the_handshake():
     )
     connected, _ = await communicator.connect(timeout=5)
     assert not connected
+
+
+async def test_a_send_to_a_browser_that_already_left_is_dropped_quietly():
+    """daphne raises autobahn's Disconnected when a frame goes to a socket the browser closed
+    while the consumer awaited something (e.g. the auth database hop)."""
+    from autobahn.exception import Disconnected
+
+    from accounts.consumers import JsonSocketConsumer
+
+    sent = []
+
+    async def gone(message):
+        sent.append(message)
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer = JsonSocketConsumer()
+    consumer.base_send = gone
+    await consumer.send_json({"type": "authenticated"})
+    await consumer.send_error("not_found", "No such stream.")
+    await consumer.send(text_data="{}")
+    assert [m["type"] for m in sent] == ["websocket.send"] * 3
