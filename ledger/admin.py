@@ -12,19 +12,9 @@ from django.contrib.admin import helpers
 from django.db import transaction
 from django.template.response import TemplateResponse
 
+from config.readonly_admin import ReadOnlyAdmin, ReadOnlyMixin
 from ledger.models import AccountKind, Journal, LedgerAccount, Posting
 from ledger.services import LedgerError, adjustment_post
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AdjustmentForm(forms.Form):
@@ -110,7 +100,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/ledger/ledgeraccount/post_adjustment.html", context)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyMixin, admin.TabularInline):
     model = Posting
     fields = ["account", "amount", "balance_after", "created_at"]
     readonly_fields = fields
@@ -120,15 +110,6 @@ class PostingInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Journal)

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from config.readonly_admin import ReadOnlyAdmin
 from market.models import Candle, Instrument, Quote, ReplayBar, Watchlist
 from market.services import market_seed_quotes
 
@@ -85,17 +86,6 @@ class InstrumentAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             market_seed_quotes()  # a new instrument starts quoting at its initial price
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Quote)

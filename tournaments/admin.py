@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from config.api import DomainError
+from config.readonly_admin import ReadOnlyAdmin
 from tournaments import services
 from tournaments.models import Participant, Prize, PrizeAward, Standing, Tournament
 
@@ -225,17 +226,6 @@ class ParticipantAdmin(admin.ModelAdmin):
             "submit_label": "Disqualify",
         }
         return TemplateResponse(request, "admin/tournaments/disqualify.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PrizeAward)

@@ -2,18 +2,8 @@
 
 from django.contrib import admin
 
+from config.readonly_admin import ReadOnlyAdmin
 from trading.models import EquitySnapshot, Fill, Order, Position, TradingAccount, TradingRules
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TradingAccount)
