@@ -11,19 +11,17 @@ code, before anything is written. Stream messages are published after commit.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import status as http
 
 from accounts.consumers import user_group
 from config.api import ConflictError, DomainError
+from config.joblock import job_lock as _job_lock
 from config.realtime import publish, publish_frame_now
 from ledger.models import HOUSE_PRIZES, JournalKind
 from ledger.services import house_account, journal_post
@@ -45,7 +43,6 @@ logger = logging.getLogger(__name__)
 # Advisory lock keys of the scheduled jobs ("PTTL", "PTTS"); unique in the project.
 LIFECYCLE_LOCK_KEY = 0x5054544C
 STANDINGS_LOCK_KEY = 0x50545453
-_PROCESS_LOCKS = {LIFECYCLE_LOCK_KEY: threading.Lock(), STANDINGS_LOCK_KEY: threading.Lock()}
 
 ACTIVE_STATUSES = (TournamentStatus.UPCOMING, TournamentStatus.RUNNING)
 
@@ -82,20 +79,25 @@ def _publish_status(tournament: Tournament) -> None:
 # --- rules --------------------------------------------------------------------------------------
 
 
+def _rules_fields(tournament: Tournament) -> dict:
+    """The trading rules a participant's account gets from TOURNAMENT."""
+    return {
+        "max_leverage": tournament.max_leverage,
+        "allow_short": tournament.allow_short,
+        "commission_rate": tournament.commission_rate,
+        "min_commission": tournament.min_commission,
+        "max_position_share": tournament.max_position_share,
+        "trading_starts_at": tournament.starts_at,
+        "trading_ends_at": tournament.ends_at,
+        "allow_api_orders": tournament.bots_allowed,
+        "allow_reset": False,
+        "allow_deposits": False,
+    }
+
+
 def _rules_create(tournament: Tournament) -> TradingRules:
     rules = TradingRules.objects.create(
-        source=RULES_SOURCE,
-        source_id=tournament.pk,
-        max_leverage=tournament.max_leverage,
-        allow_short=tournament.allow_short,
-        commission_rate=tournament.commission_rate,
-        min_commission=tournament.min_commission,
-        max_position_share=tournament.max_position_share,
-        trading_starts_at=tournament.starts_at,
-        trading_ends_at=tournament.ends_at,
-        allow_api_orders=tournament.bots_allowed,
-        allow_reset=False,
-        allow_deposits=False,
+        source=RULES_SOURCE, source_id=tournament.pk, **_rules_fields(tournament)
     )
     instruments = list(tournament.allowed_instruments.all())
     if instruments:
@@ -110,18 +112,7 @@ def tournament_rules_sync(*, tournament: Tournament) -> int:
     row. Returns how many rule sets were updated."""
     tournament = _locked(tournament)
     rules = _rules_queryset(tournament)
-    count = rules.update(
-        max_leverage=tournament.max_leverage,
-        allow_short=tournament.allow_short,
-        commission_rate=tournament.commission_rate,
-        min_commission=tournament.min_commission,
-        max_position_share=tournament.max_position_share,
-        trading_starts_at=tournament.starts_at,
-        trading_ends_at=tournament.ends_at,
-        allow_api_orders=tournament.bots_allowed,
-        allow_reset=False,
-        allow_deposits=False,
-    )
+    count = rules.update(**_rules_fields(tournament))
     TradingAccount.objects.filter(rules__in=rules).update(max_leverage=tournament.max_leverage)
     links = TradingRules.allowed_instruments.through
     wanted = set(tournament.allowed_instruments.values_list("pk", flat=True))
@@ -469,34 +460,6 @@ def _notify_finished(tournament: Tournament, awards: list[PrizeAward]) -> None:
 
 
 # --- the schedule -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _job_lock(key: int) -> Iterator[bool]:
-    """Keep a job from overlapping itself; yields whether this run got the lock (never waits).
-
-    PostgreSQL: a session-level advisory lock, so every worker on every machine agrees, and
-    each service inside still commits on its own. SQLite (the embedded run, one process): a
-    process lock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            (acquired,) = cursor.fetchone()
-        try:
-            yield bool(acquired)
-        finally:
-            if acquired:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        return
-    lock = _PROCESS_LOCKS[key]
-    if not lock.acquire(blocking=False):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        lock.release()
 
 
 @dataclass

@@ -4,33 +4,26 @@ The `*_job` functions are what config.jobs registers (the in-process scheduler c
 the Celery tasks in trading.tasks wrap them). Each takes its job lock without waiting, so a
 job never overlaps itself: a second run while one is in progress returns None at once.
 
-Job lock: on PostgreSQL a session-level advisory lock (`pg_try_advisory_lock`, released in
-`finally`, and by the server if the connection dies). Not the transaction-scoped variant: the
-matcher commits once per account, so there is no single transaction to scope the lock to, and
-holding one open for the whole pass would keep every touched account locked until its end.
-On SQLite (the embedded run, one process) a process-level lock.
-
-The services underneath are safe without the lock too (row locks and idempotency markers), so
-the lock saves work; it is not what keeps money right.
+Job locks: config.joblock (a session-level advisory lock on PostgreSQL, a process lock on
+SQLite). The services underneath are safe without them; the lock saves work.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from config.joblock import job_lock as shared_job_lock
+from config.joblock import job_lock_key
 from config.money import ZERO, quantize_cash
 from ledger.models import HOUSE_FUNDING, JournalKind
 from ledger.services import house_account, journal_post
@@ -42,42 +35,12 @@ from trading.selectors import effective_leverage
 
 logger = logging.getLogger(__name__)
 
-_PROCESS_LOCKS: dict[str, threading.Lock] = defaultdict(threading.Lock)
-_PROCESS_LOCKS_GUARD = threading.Lock()
 DAYS_PER_YEAR = Decimal(365)
 
 
-def job_lock_key(name: str) -> int:
-    """A stable 32-bit advisory lock key for job NAME (fits PostgreSQL's bigint key)."""
-    return zlib.crc32(f"papertrade.trading.{name}".encode())
-
-
-@contextmanager
-def job_lock(name: str) -> Iterator[bool]:
-    """Take job NAME's lock without waiting; yields whether it was taken."""
-    if connection.vendor == "postgresql":
-        key = job_lock_key(name)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            (acquired,) = cursor.fetchone()
-        if not acquired:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        return
-    with _PROCESS_LOCKS_GUARD:
-        lock = _PROCESS_LOCKS[name]
-    if not lock.acquire(blocking=False):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        lock.release()
+def job_lock(name: str):
+    """The lock of trading job NAME (config.joblock): `with job_lock(name) as acquired:`."""
+    return shared_job_lock(job_lock_key(f"trading.{name}"))
 
 
 # --- funding -----------------------------------------------------------------------------------
