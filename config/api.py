@@ -45,6 +45,13 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     max_limit = 500
 
 
+def validated(serializer_class, data) -> dict:
+    """DATA checked by SERIALIZER_CLASS; bad input raises (400 with field errors)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def _first_code(detail) -> str:
     if isinstance(detail, dict):
         for value in detail.values():

@@ -19,7 +19,7 @@ from accounts.api.serializers import (
     UserOutput,
 )
 from accounts.lockout import LOCKOUT_MESSAGE
-from config.api import ErrorSerializer
+from config.api import ErrorSerializer, validated
 
 
 class AuthThrottle(SimpleRateThrottle):
@@ -29,12 +29,6 @@ class AuthThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-def _validated(serializer_class, request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(
@@ -47,7 +41,7 @@ def _validated(serializer_class, request: Request) -> dict:
 @permission_classes([AllowAny])
 @throttle_classes([AuthThrottle])
 def signup(request: Request) -> Response:
-    data = _validated(SignupInput, request)
+    data = validated(SignupInput, request.data)
     user = services.user_signup(
         email=data["email"], password=data["password"], display_name=data.get("display_name")
     )
@@ -65,7 +59,7 @@ def signup(request: Request) -> Response:
 @permission_classes([AllowAny])
 @throttle_classes([AuthThrottle])
 def login(request: Request) -> Response:
-    data = _validated(LoginInput, request)
+    data = validated(LoginInput, request.data)
     user = authenticate(request._request, username=data["email"], password=data["password"])
     if getattr(request._request, "axes_locked_out", False):
         raise Throttled(detail=LOCKOUT_MESSAGE, code="locked_out")
@@ -85,7 +79,7 @@ def login(request: Request) -> Response:
 @permission_classes([AllowAny])
 @throttle_classes([AuthThrottle])
 def refresh(request: Request) -> Response:
-    data = _validated(RefreshInput, request)
+    data = validated(RefreshInput, request.data)
     try:
         tokens = services.tokens_refresh(refresh=data["refresh"])
     except services.TokenRefused as exc:
@@ -100,7 +94,7 @@ def refresh(request: Request) -> Response:
 )
 @api_view(["POST"])
 def logout(request: Request) -> Response:
-    data = _validated(RefreshInput, request)
+    data = validated(RefreshInput, request.data)
     try:
         services.tokens_revoke(refresh=data["refresh"], user=request.user)
     except services.TokenRefused as exc:
@@ -120,6 +114,6 @@ def logout(request: Request) -> Response:
 @api_view(["GET", "PATCH"])
 def me(request: Request) -> Response:
     if request.method == "PATCH":
-        data = _validated(ProfileInput, request)
+        data = validated(ProfileInput, request.data)
         services.profile_update(user=request.user, display_name=data["display_name"])
     return Response(UserOutput(request.user).data)

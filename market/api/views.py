@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import BoundedLimitOffsetPagination, ErrorSerializer
+from config.api import BoundedLimitOffsetPagination, ErrorSerializer, validated
 from market import selectors
 from market.api.serializers import (
     CandleOutput,
@@ -35,12 +35,6 @@ SYMBOL_PARAM = OpenApiParameter(
     "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, description="e.g. BTC-USD (any case)"
 )
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such instrument (`not_found`).")
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _instrument_or_404(symbol: str) -> Instrument:
@@ -64,7 +58,7 @@ class InstrumentList(generics.ListAPIView):
     pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self):
-        query = _validated(InstrumentsQuery, self.request.query_params)
+        query = validated(InstrumentsQuery, self.request.query_params)
         return selectors.instruments_list(
             asset_class=query.get("asset_class"), q=query.get("q") or None
         )
@@ -121,7 +115,7 @@ def quote(request: Request, symbol: str) -> Response:
 @permission_classes([AllowAny])
 def candles(request: Request, symbol: str) -> Response:
     instrument = _instrument_or_404(symbol)
-    query = _validated(CandlesQuery, request.query_params)
+    query = validated(CandlesQuery, request.query_params)
     rows = selectors.candles_for(
         instrument,
         query["timeframe"],
@@ -144,7 +138,7 @@ def candles(request: Request, symbol: str) -> Response:
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def movers(request: Request) -> Response:
-    query = _validated(MoversQuery, request.query_params)
+    query = validated(MoversQuery, request.query_params)
     return Response(MoversOutput(selectors.movers(limit=query["limit"])).data)
 
 
@@ -178,7 +172,7 @@ WATCHLIST_DESCRIPTION = (
 @api_view(["GET", "POST"])
 def watchlist(request: Request) -> Response:
     if request.method == "POST":
-        data = _validated(WatchlistInput, request.data)
+        data = validated(WatchlistInput, request.data)
         added = watchlist_add(user=request.user, symbol=data["symbol"])
         entry = selectors.watchlist_for(request.user).get(pk=added.entry.pk)
         code = status.HTTP_201_CREATED if added.created else status.HTTP_200_OK

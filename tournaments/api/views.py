@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import BoundedLimitOffsetPagination, ErrorSerializer
+from config.api import BoundedLimitOffsetPagination, ErrorSerializer, validated
 from tournaments import selectors, services
 from tournaments.api.serializers import (
     JoinInput,
@@ -32,12 +32,6 @@ ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such tournament (`not_found`).")
 
 
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 @extend_schema(
     parameters=[TournamentsQuery],
     responses={200: TournamentOutput(many=True), 400: ErrorSerializer},
@@ -52,7 +46,7 @@ class TournamentList(generics.ListAPIView):
     pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self):
-        query = _validated(TournamentsQuery, self.request.query_params)
+        query = validated(TournamentsQuery, self.request.query_params)
         return selectors.tournaments_list(query.get("status"))
 
 
@@ -90,7 +84,7 @@ def tournament_detail(request: Request, pk: int) -> Response:
 @permission_classes([IsAuthenticated])
 def tournament_join(request: Request, pk: int) -> Response:
     tournament = selectors.tournament_get(tournament_id=pk)
-    data = _validated(JoinInput, request.data)
+    data = validated(JoinInput, request.data)
     participant = services.tournament_join(
         tournament=tournament, user=request.user, join_code=data.get("join_code")
     )
@@ -115,7 +109,7 @@ class Leaderboard(generics.ListAPIView):
         tournament_id = self.kwargs["pk"]
         if not selectors.tournament_exists(tournament_id):
             raise NotFound("No such tournament.", code="not_found")
-        _validated(LeaderboardQuery, self.request.query_params)
+        validated(LeaderboardQuery, self.request.query_params)
         return (
             Standing.objects.filter(tournament_id=tournament_id)
             .select_related("participant__user")

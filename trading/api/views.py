@@ -19,7 +19,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import BoundedLimitOffsetPagination, ErrorSerializer
+from config.api import BoundedLimitOffsetPagination, ErrorSerializer, validated
 from ledger.selectors import postings_for_account
 from trading import selectors, services
 from trading.api.serializers import (
@@ -71,12 +71,6 @@ class AccountView:
 
     account: TradingAccount
     state: selectors.AccountState
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _account(request: Request, account_id: int) -> TradingAccount:
@@ -131,7 +125,7 @@ def _open_position(account: TradingAccount, symbol: str) -> Position:
 @api_view(["GET", "POST"])
 def account_list(request: Request) -> Response:
     if request.method == "POST":
-        data = _validated(AccountCreateInput, request.data)
+        data = validated(AccountCreateInput, request.data)
         account = services.account_open(owner=request.user, **data)
         return Response(_account_answer(account), status=status.HTTP_201_CREATED)
     services.account_default_for(request.user)
@@ -181,7 +175,7 @@ def account_list(request: Request) -> Response:
 def account_detail(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
     if request.method == "PATCH":
-        data = _validated(AccountUpdateInput, request.data)
+        data = validated(AccountUpdateInput, request.data)
         account = services.account_update(
             account=account,
             name=data.get("name"),
@@ -243,7 +237,7 @@ def account_reset(request: Request, account_id: int) -> Response:
 def order_list(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
     if request.method == "POST":
-        data = _validated(OrderInput, request.data)
+        data = validated(OrderInput, request.data)
         order_request = OrderRequest(
             symbol=data["symbol"],
             side=data["side"],
@@ -265,7 +259,7 @@ def order_list(request: Request, account_id: int) -> Response:
             _order_answer(account, order.pk),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-    query = _validated(OrdersQuery, request.query_params)
+    query = validated(OrdersQuery, request.query_params)
     orders = selectors.orders_for_account(
         account, status=query["status"], symbol=query.get("symbol") or None
     )
@@ -310,7 +304,7 @@ def order_detail(request: Request, account_id: int, order_id: int) -> Response:
 @api_view(["GET"])
 def position_list(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
-    query = _validated(PositionsQuery, request.query_params)
+    query = validated(PositionsQuery, request.query_params)
     if query["is_open"]:
         positions = selectors.open_positions(account)
     else:
@@ -342,7 +336,7 @@ def position_detail(request: Request, account_id: int, symbol: str) -> Response:
     account = _account(request, account_id)
     position = _open_position(account, symbol)
     if request.method == "PATCH":
-        data = _validated(PositionProtectInput, request.data)
+        data = validated(PositionProtectInput, request.data)
         services.position_protect(
             account=account,
             symbol=position.instrument.symbol,
@@ -368,7 +362,7 @@ def position_detail(request: Request, account_id: int, symbol: str) -> Response:
 @api_view(["POST"])
 def position_close(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
-    data = _validated(PositionCloseInput, request.data)
+    data = validated(PositionCloseInput, request.data)
     order = services.position_close(
         account=account,
         symbol=data["symbol"],
@@ -419,7 +413,7 @@ def ledger_list(request: Request, account_id: int) -> Response:
 @api_view(["GET"])
 def account_history(request: Request, account_id: int) -> Response:
     account = _account(request, account_id)
-    period = _validated(HistoryQuery, request.query_params)["period"]
+    period = validated(HistoryQuery, request.query_params)["period"]
     now = timezone.now()
     since = now - HISTORY_WINDOWS[period] if period in HISTORY_WINDOWS else None
     rows = selectors.equity_points(account, since=since, now=now, max_points=HISTORY_MAX_POINTS)
