@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Min
@@ -42,7 +41,7 @@ def _open_minutes(instrument: Instrument, start: datetime, end: datetime) -> lis
     while t < end:
         window = instrument.session_window_containing(t)
         if window is None:
-            t = _next_open(instrument, t)
+            t = instrument.next_open_after(t) or t + timedelta(days=7)
             continue
         stop = min(window[1].astimezone(UTC), end)
         first, last = int(t.timestamp()), int(stop.timestamp())
@@ -50,20 +49,6 @@ def _open_minutes(instrument: Instrument, start: datetime, end: datetime) -> lis
         minutes.extend(range(first, last, 60))
         t = datetime.fromtimestamp(max(last, first + 60), tz=UTC)
     return minutes
-
-
-def _next_open(instrument: Instrument, after: datetime) -> datetime:
-    """The first session open after AFTER (a week ahead at most; later means never)."""
-    tz = ZoneInfo(instrument.session_timezone)
-    local_day = after.astimezone(tz).date()
-    for offset in range(9):
-        day = local_day + timedelta(days=offset)
-        if str(day.weekday()) not in instrument.session_days:
-            continue
-        opens = datetime.combine(day, instrument.session_open, tzinfo=tz).astimezone(UTC)
-        if opens > after:
-            return opens
-    return after + timedelta(days=7)
 
 
 def _generate_minutes(

@@ -1,6 +1,6 @@
 """Instruments, their latest quote, OHLCV candles and watchlists."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -130,6 +130,19 @@ class Instrument(models.Model):
             closes = datetime.combine(close_day, self.session_close, tzinfo=tz)
             if opens <= local < closes:
                 return opens, closes
+        return None
+
+    def next_open_after(self, when: datetime) -> datetime | None:
+        """The first session open (UTC) after WHEN, looking 8 days ahead; None if none."""
+        tz = ZoneInfo(self.session_timezone)
+        local_day = when.astimezone(tz).date()
+        for offset in range(9):
+            day = local_day + timedelta(days=offset)
+            if str(day.weekday()) not in self.session_days:
+                continue
+            opens = datetime.combine(day, self.session_open, tzinfo=tz).astimezone(UTC)
+            if opens > when:
+                return opens
         return None
 
     def is_open_at(self, when: datetime) -> bool:

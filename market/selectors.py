@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from datetime import time as time_of_day
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
@@ -143,19 +142,6 @@ class SessionInfo:
     next_close: datetime | None
 
 
-def _next_session_open(instrument: Instrument, now: datetime) -> datetime | None:
-    tz = ZoneInfo(instrument.session_timezone)
-    today = now.astimezone(tz).date()
-    for offset in range(8):
-        day = today + timedelta(days=offset)
-        if str(day.weekday()) not in instrument.session_days:
-            continue
-        opens = datetime.combine(day, instrument.session_open, tzinfo=tz)
-        if opens > now:
-            return opens.astimezone(UTC)
-    return None
-
-
 def session_info(instrument: Instrument, now: datetime) -> SessionInfo:
     """The instrument's trading session as seen at NOW, with the next open and close when the
     session is not continuous (24/7 instruments have neither)."""
@@ -169,7 +155,7 @@ def session_info(instrument: Instrument, now: datetime) -> SessionInfo:
         always_open=always,
         is_open=instrument.is_open_at(now),
         is_halted=instrument.is_halted,
-        next_open=None if always else _next_session_open(instrument, now),
+        next_open=None if always else instrument.next_open_after(now),
         next_close=None if always or window is None else window[1].astimezone(UTC),
     )
 
