@@ -146,14 +146,9 @@ def open_orders(account: TradingAccount) -> QuerySet[Order]:
 def orders_for_account(
     account: TradingAccount, *, status: str = "all", symbol: str | None = None
 ) -> QuerySet[Order]:
-    orders = Order.objects.filter(account=account).select_related("instrument", "parent")
-    if status == "open":
-        orders = orders.filter(status__in=OPEN_STATUSES)
-    elif status == "closed":
-        orders = orders.exclude(status__in=OPEN_STATUSES)
-    if symbol:
-        orders = orders.filter(instrument__symbol=symbol.upper())
-    return orders.prefetch_related("legs", "legs__instrument").order_by("-created_at", "-id")
+    """The API's order list ("all", "open" or "closed"): the history with bracket legs."""
+    history = order_history(account, status="" if status == "all" else status, symbol=symbol or "")
+    return history.prefetch_related("legs", "legs__instrument")
 
 
 def order_get_for_account(account: TradingAccount, order_id) -> Order:
