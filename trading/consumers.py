@@ -9,7 +9,7 @@ from django.http import Http404
 from accounts.consumers import CLOSE_NOT_FOUND, AuthenticatedJsonConsumer
 from market.consumers import TickSubscriptions
 from trading.realtime import account_group
-from trading.selectors import account_get_for_user, account_state
+from trading.selectors import account_get_for_user, balance_payload
 
 
 class AccountConsumer(TickSubscriptions, AuthenticatedJsonConsumer):
@@ -53,13 +53,8 @@ class AccountConsumer(TickSubscriptions, AuthenticatedJsonConsumer):
             account = account_get_for_user(user=self.user, account_id=self.account_id)
         except Http404:
             return None
-        balances = {key: str(value) for key, value in account_state(account).rounded().items()}
         return {
             "type": "snapshot",
             "seq": account.event_seq,
-            "account": {
-                "id": account.pk,
-                **balances,
-                "realized_pnl": str(account.realized_pnl),
-            },
+            "account": {"id": account.pk, **balance_payload(account)},
         }
