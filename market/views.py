@@ -120,6 +120,20 @@ def trade_default(request: HttpRequest) -> HttpResponse:
     return redirect(f"{url}?{params.urlencode()}" if params else url)
 
 
+def chart_page_context(request: HttpRequest, instrument) -> dict:
+    """The market half of /trade/<symbol>/ (market/trade.html): chart timeframe, quote,
+    session and watch state. The trading app's page adds its ticket and panels to it."""
+    timeframe = request.GET.get("timeframe", DEFAULT_CHART_TIMEFRAME)
+    return {
+        "instrument": instrument,
+        "quote": selectors.quote_of(instrument),
+        "session": selectors.session_info(instrument, timezone.now()),
+        "watched": instrument.symbol in selectors.watched_symbols(request.user),
+        "timeframes": CHART_TIMEFRAMES,
+        "timeframe": timeframe if timeframe in CHART_TIMEFRAMES else DEFAULT_CHART_TIMEFRAME,
+    }
+
+
 @require_GET
 def instrument(request: HttpRequest, symbol: str) -> HttpResponse:
     if symbol != symbol.upper():
@@ -127,16 +141,5 @@ def instrument(request: HttpRequest, symbol: str) -> HttpResponse:
     found = selectors.instrument_by_symbol(symbol)
     if found is None:
         raise Http404("No such instrument.")
-    timeframe = request.GET.get("timeframe", DEFAULT_CHART_TIMEFRAME)
-    if timeframe not in CHART_TIMEFRAMES:
-        timeframe = DEFAULT_CHART_TIMEFRAME
-    context = {
-        "instrument": found,
-        "quote": selectors.quote_of(found),
-        "session": selectors.session_info(found, timezone.now()),
-        "watched": found.symbol in selectors.watched_symbols(request.user),
-        "timeframes": CHART_TIMEFRAMES,
-        "timeframe": timeframe,
-        "next_url": request.get_full_path(),
-    }
+    context = {**chart_page_context(request, found), "next_url": request.get_full_path()}
     return TemplateResponse(request, "market/trade.html", context)

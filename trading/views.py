@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.api import DomainError
 from market import selectors as market_selectors
 from market.formatting import plain
-from market.models import Timeframe
+from market.views import chart_page_context
 from trading import presenters, selectors, services
 from trading.forms import (
     AccountCreateForm,
@@ -37,7 +37,6 @@ from trading.forms import (
 )
 from trading.models import OrderSource, TradingAccount
 
-CHART_TIMEFRAMES = [value for value, _ in Timeframe.choices]
 TRADE_PARTS = ("account", "ticket", "estimate", "position", "orders")
 PORTFOLIO_PARTS = ("summary", "positions", "orders", "fills", "activity")
 DASHBOARD_PARTS = ("summary", "positions", "fills")
@@ -145,19 +144,10 @@ def _instrument(symbol: str):
 
 
 def _trade_context(request, instrument, *, account=None, form=None, estimate=None, parts=None):
-    timeframe = request.GET.get("timeframe", Timeframe.M1)
-    context = {
-        "instrument": instrument,
-        "timeframe": timeframe if timeframe in CHART_TIMEFRAMES else Timeframe.M1,
-        "timeframes": CHART_TIMEFRAMES,
-        "next_url": reverse("trading:trade", args=[instrument.symbol]),
-    }
+    context = {"instrument": instrument}
     if parts is None:  # the whole page: the market half too
-        context.update(
-            quote=market_selectors.quote_of(instrument),
-            session=market_selectors.session_info(instrument, timezone.now()),
-            watched=instrument.symbol in market_selectors.watched_symbols(request.user),
-        )
+        context.update(chart_page_context(request, instrument))
+    context["next_url"] = reverse("trading:trade", args=[instrument.symbol])
     if not request.user.is_authenticated:
         return context
     if parts is None:
